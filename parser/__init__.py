@@ -1,0 +1,1 @@
+"""Screen reconstruction and parsing of recordings (not built yet)."""

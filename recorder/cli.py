@@ -1,0 +1,50 @@
+"""The `claude-rec` command line: a thin click layer over the library functions."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .home import default_home
+from .locate import ProgramNotFound, find_claude, find_program
+from .record import record
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="claude-rec")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="CLAUDE_REC_HOME",
+              help="Data directory [env CLAUDE_REC_HOME; default $XDG_DATA_HOME/claude-rec].")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None) -> None:
+    """Record Claude Code sessions and learn from them, locally."""
+    ctx.obj = {"home": home or default_home()}
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the .cast file [default: HOME/recordings/YYYY/MM/DD/ID.cast].")
+@click.option("--exec", "program", metavar="PROGRAM",
+              help="Record PROGRAM instead of claude.")
+@click.option("--capture-input", is_flag=True,
+              help="Also record keystrokes ('i' events). Off by default: people type passwords.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def run(obj: dict, output: Path | None, program: str | None, capture_input: bool, args: tuple[str, ...]) -> None:
+    """Run claude (or --exec PROGRAM) with ARGS in a pseudo-terminal and record it.
+
+    The session behaves as without the recorder; the exit status is the program's.
+    claude is $CLAUDE_REC_CLAUDE, else the first `claude` on PATH that is not
+    claude-rec's own shim. Put ARGS after `--`: claude-rec run -- --resume
+    """
+    try:
+        executable = find_program(program) if program else find_claude()
+    except ProgramNotFound as exc:
+        click.echo(f"claude-rec: {exc}", err=True)
+        sys.exit(127)
+    result = record([str(executable), *args], home=obj["home"], output=output, capture_input=capture_input)
+    sys.exit(result.exit_code)
+
+
+def main() -> None:
+    cli()

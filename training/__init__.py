@@ -1,0 +1,1 @@
+"""Dataset building and fine-tuning (not built yet)."""
