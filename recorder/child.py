@@ -65,6 +65,7 @@ def _supervise(argv: list[str], env: dict[str, str]) -> None:  # pragma: no cove
     program_pid = os.fork()
     if program_pid == 0:
         os.setpgid(0, 0)
+        _make_foreground(os.getpid())  # at once: a Ctrl-Z typed now must reach the program
         for signum in range(1, signal.NSIG):
             try:
                 signal.signal(signum, signal.SIG_DFL)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ def record(argv: list[str], *, home: Path, output: Path | None = None, capture_i
     env[RECORDING_ENV] = recording_id
     env[CAST_ENV] = str(cast_path)
 
+    # A file-size limit must fail the recording's writes (EFBIG), not kill the session.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     started = time.monotonic()
     child = spawn(argv, env, (cols, rows), terminal.modes())
     sink = None

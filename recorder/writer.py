@@ -36,9 +36,13 @@ class CastWriter:
         self._enqueued = 0  # written only by the relay thread
         self._written = 0  # written only by the writer thread
         self._last_t = 0.0
-        self._write(encode_line(head))
-        if self.error is not None:
-            raise OSError(self.error)
+        try:
+            first_line = encode_line(head)
+            _write_all(self._fd, first_line)
+        except OSError:
+            os.close(self._fd)
+            raise
+        self._good_size = len(first_line)
         self._thread = threading.Thread(target=self._run, name="claude-rec-writer", daemon=True)
 
     def start(self) -> None:
@@ -112,11 +116,14 @@ class CastWriter:
         if self.error is not None or not data:
             return
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view):]
+            _write_all(self._fd, data)
+            self._good_size += len(data)
         except OSError as exc:
             self.error = f"cannot write {self.path}: {exc.strerror or exc}"
+            try:  # cut a half-written batch so the file stays valid up to its last whole event
+                os.ftruncate(self._fd, self._good_size)
+            except OSError:
+                pass
             self._close_fd()
 
     def _close_fd(self) -> None:
@@ -126,3 +133,9 @@ class CastWriter:
             except OSError as exc:
                 self.error = self.error or f"cannot close {self.path}: {exc.strerror or exc}"
             self._fd = -1
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
