@@ -118,6 +118,10 @@ class CastWriter:
         try:
             _write_all(self._fd, data)
             self._good_size += len(data)
+            if os.fstat(self._fd).st_nlink == 0:
+                self.error = f"{self.path} was deleted during the session"
+                self._close_fd()
+                return
         except OSError as exc:
             self.error = f"cannot write {self.path}: {exc.strerror or exc}"
             try:  # cut a half-written batch so the file stays valid up to its last whole event

@@ -93,3 +93,18 @@ def test_output_files_are_private(tmp_path: Path, isolated_home: Path) -> None:
     for path in [isolated_home, *isolated_home.rglob("*")]:
         expected = 0o700 if path.is_dir() else 0o600
         assert path.stat().st_mode & 0o777 == expected, path
+
+
+def test_a_recording_deleted_mid_session_is_reported(tmp_path: Path) -> None:
+    cast = tmp_path / "s.cast"
+    child = spawn_recorder(program("echo_loop.py"), cast)
+    child.expect("ready>")
+    time.sleep(0.2)
+    cast.unlink()
+    child.send("after delete\r")
+    child.expect("echo: after delete")
+    child.send("exit 0\r")
+    child.expect("claude-rec: warning: the recording is incomplete: .*s.cast was deleted during the session")
+    assert finish(child) == 0
+    meta = json.loads(cast.with_name("s.meta.json").read_text())
+    assert meta["complete"] is False and "deleted" in meta["error"]
