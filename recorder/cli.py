@@ -1,6 +1,7 @@
 """The `claude-rec` command line: a thin click layer over the library functions."""
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -11,7 +12,25 @@ from .locate import ProgramNotFound, find_claude, find_program
 from .record import record
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Commands of the later stages are imported only when used, so `run` starts fast."""
+
+    lazy = {
+        "transcript": "claude_rec.parser.commands:transcript_command",
+        "replay": "claude_rec.parser.commands:replay_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, attr = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="claude-rec")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="CLAUDE_REC_HOME",
               help="Data directory [env CLAUDE_REC_HOME; default $XDG_DATA_HOME/claude-rec].")

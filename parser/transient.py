@@ -1,0 +1,33 @@
+"""What was only ever a moving part of Claude Code's screen, never conversation.
+
+Spinner lines ("✢ Thinking… (3s · esc to interrupt)"), and the live area at the bottom
+of the screen: the input box (a rule, the `❯` prompt being typed, a rule) and the hints
+under it. Kept deliberately small and tolerant: a line not recognised here is kept.
+"""
+from __future__ import annotations
+
+import re
+
+SPINNER_GLYPHS = "·✢✳✶✻✽*∗⋆✦"
+SPINNER = re.compile(rf"^\s*[{SPINNER_GLYPHS}]\s+\S.*…(?:\s*\(.*)?$")
+INTERRUPT_HINT = re.compile(r"esc to interrupt|ctrl\+c to interrupt", re.I)
+RULE = re.compile(r"^\s*─{10,}\s*$")
+
+
+def is_transient(text: str) -> bool:
+    return bool(SPINNER.match(text) or INTERRUPT_HINT.search(text))
+
+
+def drop_live_area(rows: list[str]) -> list[str]:
+    """Rows without the input box (rule, prompt, rule) and everything under it."""
+    rules = [i for i, text in enumerate(rows) if RULE.match(text)]
+    if len(rules) >= 2:
+        return _trim(rows[: rules[-2]])
+    return _trim(rows)
+
+
+def _trim(rows: list[str]) -> list[str]:
+    end = len(rows)
+    while end and not rows[end - 1]:
+        end -= 1
+    return rows[:end]
