@@ -74,10 +74,12 @@ class ClaudeScreen(pyte.Screen):
         self._saved_main: tuple[Any, ...] | None = None
         self._pending = ""
         self._cells = _Cells()
+        self._erased: dict[int, str] = {}  # rows erased during this feed: a wipe in progress?
         super().__init__(columns, lines)
 
     # -- input -------------------------------------------------------------------------------
     def feed(self, data: str) -> None:
+        self._erased = {}
         if self._pending:
             data = self._pending + data
             self._pending = ""
@@ -223,6 +225,23 @@ class ClaudeScreen(pyte.Screen):
             self.reverse_index()
         self.cursor.x, self.cursor.y = saved
 
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        """Claude Code also clears the screen row by row (home, then erase-line + down for
+        every row): once every row is blank again, what those rows held was wiped."""
+        if how == 2 or (how == 0 and self.cursor.x == 0):
+            text = self.row_text(self.cursor.y) if self.listener and not self.in_alt_screen else ""
+            super().erase_in_line(how, private)
+            if text:
+                self._erased.setdefault(self.cursor.y, text)
+                if len(self._erased) >= 2 and self._all_blank():
+                    erased, self._erased = self._erased, {}
+                    self.listener.wiped([erased.get(y, "") for y in range(max(erased) + 1)])
+            return
+        super().erase_in_line(how, private)
+
+    def _all_blank(self) -> bool:
+        return not any(self.row_text(y) for y in range(self.lines))
+
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
         wipes_all = how in (2, 3) or (how == 0 and self.cursor.x == 0 and self.cursor.y == 0)
         if wipes_all and self.listener and not self.in_alt_screen:
@@ -230,12 +249,21 @@ class ClaudeScreen(pyte.Screen):
         super().erase_in_display(how)
 
     def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """pyte drops rows from the top when the window gets shorter; a real terminal drops
+        the blank rows under the cursor first and scrolls off only what it must."""
         lines = lines or self.lines
-        if lines < self.lines and self.listener and not self.in_alt_screen:
-            # pyte drops the top rows; a real terminal pushes them into its scrollback.
-            lost = max(0, min(self.lines - lines, self.cursor.y - lines + 1))
-            for y in range(lost):
-                self.listener.scrolled_off(self.row_text(y))
+        if lines < self.lines and not self.in_alt_screen:
+            scroll = max(0, self.cursor.y - lines + 1)
+            for _ in range(scroll):
+                if self.listener:
+                    self.listener.scrolled_off(self.row_text(0))
+                for y in range(self.lines - 1):
+                    self.buffer[y] = self.buffer[y + 1]
+                self.buffer.pop(self.lines - 1, None)
+            self.cursor.y -= scroll
+            for y in range(lines, self.lines):
+                self.buffer.pop(y, None)
+            self.lines = lines
         super().resize(lines, columns)
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:

@@ -4,8 +4,9 @@ Lines enter the transcript when they leave the screen (scrolled off the top, wip
 full clear, or a frame of the alternate screen scrolling on) and, at the end, from the
 final screen. Two things keep repaints out:
 
-- replay: after a full clear, Claude Code redraws the conversation from its start. While
-  the redrawn lines match what the transcript already holds, they are skipped;
+- redraws: after a full clear, Claude Code prints the conversation again from its start
+  (re-wrapped if the window changed size). When the redraw repeats an older copy, word
+  for word, the older copy is dropped;
 - frames: on the alternate screen (the fullscreen renderer) there is no scrollback, so
   successive screens are stitched: rows that moved up out of view are committed once.
 
@@ -16,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from .cast import CastReader, Event, Header, parse_size
 from .screen import ClaudeScreen
 from .transient import drop_live_area, is_transient
 
-REPLAY_LOOKAHEAD = 8
+COVERAGE = 0.6  # share of an old copy's words a redraw must repeat to replace it
+SIMILARITY = 0.75
+FRAME_GAP = 0.004  # a pause in output this long ends a full-screen frame (one frame = many writes)
 
 
 @dataclass
@@ -40,18 +44,20 @@ class TranscriptBuilder:
         self.now = 0.0
         self._row_times = [[0.0, 0.0] for _ in range(header.height)]
         self._row_text = [""] * header.height
-        self._replay_pos: int | None = None
-        self._alt_prev: list[str] | None = None
-        self._alt_prev_times: list[list[float]] = []
+        self._redraw_start: int | None = None  # where lines drawn since the last wipe begin
+        self._alt_start: int | None = None  # where the alternate screen's document begins
+        self._alt_tail = 0  # how many of its last lines the previous frame showed
+        self._frame_pending = False  # alternate-screen output not yet taken as a frame
 
     # -- events ------------------------------------------------------------------------------
     def feed(self, event: Event) -> None:
+        if self._frame_pending and event.time - self.now >= FRAME_GAP:
+            self._alt_snapshot()  # output paused: the frame drawn so far is complete
         self.now = event.time
         if event.code == "o":
             self.screen.feed(event.data)
             self._note_changes()
-            if self.screen.in_alt_screen:
-                self._alt_snapshot()
+            self._frame_pending = self.screen.in_alt_screen
         elif event.code == "r":
             size = parse_size(event.data)
             if size:
@@ -65,14 +71,12 @@ class TranscriptBuilder:
         """Commit the final screen and return the transcript."""
         if self.screen.in_alt_screen:
             self._alt_snapshot()
-            rows, times = self._alt_prev or [], self._alt_prev_times
         else:
-            rows, times = self._row_text, self._row_times
-        rows = drop_live_area(list(rows))
-        for text, (first, last) in zip(rows, times):
-            self._commit(text, first, last)
-        while self.lines and not self.lines[-1].text:
-            self.lines.pop()
+            rows = drop_live_area(list(self._row_text))
+            for text, (first, last) in zip(rows, self._row_times):
+                self._commit(text, first, last)
+        self._reconcile_redraw()
+        self.lines = _collapse_blank_runs(self.lines)
         return self.lines
 
     def _note_changes(self) -> None:
@@ -99,72 +103,145 @@ class TranscriptBuilder:
 
     def wiped(self, rows: list[str]) -> None:
         self._note_changes()
+        self._reconcile_redraw()
         keep = drop_live_area(rows)
         for text, (first, last) in zip(keep, self._row_times):
             self._commit(text, first, last)
         self._row_times = [[self.now, self.now] for _ in self._row_times]
         self._row_text = [""] * len(self._row_text)
-        self._replay_pos = 0  # what is drawn next may be the conversation again
+        self._redraw_start = len(self.lines)  # what is drawn next may be the conversation again
 
     def alt_screen(self, entering: bool, rows: list[str]) -> None:
         self._note_changes()
         if entering:
-            self._alt_prev, self._alt_prev_times = None, []
-            return
-        self._alt_snapshot()
-        keep = drop_live_area(list(self._alt_prev or []))
-        for text, (first, last) in zip(keep, self._alt_prev_times):
-            self._commit(text, first, last)
-        self._alt_prev = None
-        self._replay_pos = 0
+            self._alt_start = len(self.lines)
+            self._alt_tail = 0
+        else:
+            self._alt_snapshot()
+            self._alt_start = None
 
     def sync_frame_end(self) -> None:
         """Synchronized-output frames end here: a complete frame, a good snapshot point."""
+        if self.screen.in_alt_screen:
+            self._note_changes()
+            self._alt_snapshot()
 
     # -- committing ----------------------------------------------------------------------------
     def _commit(self, text: str, first: float, last: float) -> None:
         if is_transient(text):
             return
-        if self._replay_pos is not None and text:
-            end = min(len(self.lines), self._replay_pos + (REPLAY_LOOKAHEAD if self._replay_pos else len(self.lines)))
-            for i in range(self._replay_pos, end):
-                if self.lines[i].text == text:
-                    self._replay_pos = i + 1
-                    return
-            self._replay_pos = None
-        elif self._replay_pos is not None:
-            return  # blank lines while replaying: not evidence either way
-        if not text and self.lines and not self.lines[-1].text:
+        if not text and (not self.lines or not self.lines[-1].text):
             return  # one blank line is enough
-        if not text and not self.lines:
-            return
         self.lines.append(Line(text, first, last))
+
+    def _reconcile_redraw(self) -> None:
+        """After a wipe, Claude Code prints the conversation again (re-wrapped if the window
+        changed). Once that redraw is in, drop the older copy of whatever it covers."""
+        start, self._redraw_start = self._redraw_start, None
+        if start is None or start >= len(self.lines):
+            return
+        redrawn = _words(self.lines[start:])
+        first = next((line.text for line in self.lines[start:] if line.text), None)
+        if first is None:
+            return
+        for anchor in range(start):
+            text = self.lines[anchor].text
+            if text and (text == first or similar(text, first)):
+                old = _words(self.lines[anchor:start])
+                matcher = SequenceMatcher(None, old, redrawn[: 2 * len(old) + 50], autojunk=False)
+                covered = sum(block.size for block in matcher.get_matching_blocks())
+                if covered >= COVERAGE * len(old):
+                    del self.lines[anchor:start]
+                    return
 
     # -- the alternate screen ------------------------------------------------------------------
     def _alt_snapshot(self) -> None:
-        rows = list(self._row_text)
-        times = [list(t) for t in self._row_times]
-        prev = self._alt_prev
-        if prev is not None and rows != prev:
-            shift = _scroll_shift(prev, rows)
-            for text, (first, last) in zip(prev[:shift], self._alt_prev_times[:shift]):
-                self._commit(text, first, last)
-        self._alt_prev, self._alt_prev_times = rows, times
+        """Stitch the current full-screen frame onto the transcript (see `stitch`)."""
+        self._frame_pending = False
+        if self._alt_start is None:
+            return
+        rows = drop_live_area(list(self._row_text))
+        frame = [Line(text, first, last) for text, (first, last) in zip(rows, self._row_times)
+                 if not is_transient(text)]
+        doc = self.lines[self._alt_start:]
+        self.lines[self._alt_start:] = stitch(doc, frame, self._alt_tail, 2 * len(self._row_text))
+        self._alt_tail = len(frame)
 
 
-def _scroll_shift(prev: list[str], new: list[str]) -> int:
-    """How many rows the content moved up from `prev` to `new` (0 if it did not scroll)."""
-    content = [i for i, text in enumerate(prev) if text]
-    if not content:
-        return 0
-    limit = len(prev)
-    for shift in range(1, limit):
-        overlap = limit - shift
-        matched = sum(1 for i in range(overlap) if prev[i + shift] and prev[i + shift] == new[i])
-        needed = sum(1 for i in range(overlap) if prev[i + shift])
-        if needed >= 3 and matched >= needed * 0.6:
-            return shift
-    return 0
+def stitch(doc: list[Line], frame: list[Line], tail: int, window: int) -> list[Line]:
+    """Lay a full-screen frame over the end of the document it shows a window of.
+
+    `tail` is how many of the document's last lines the previous frame showed. The frame
+    goes where it fits: over that tail if most rows are the same or changed in place
+    (an animation, a line being written), else where its rows match the document's last
+    `window` lines exactly (it scrolled), else after the end (it jumped further than a
+    screen). From there on the document is the frame.
+    """
+    scrolled, scroll_score = _scrolled(doc, frame, window)
+    in_place = _in_place(doc, frame, tail)
+    if in_place is not None and _exact_score(doc, frame, in_place) >= scroll_score:
+        start = in_place
+    else:
+        start = scrolled
+    merged = doc[:start]
+    for i, line in enumerate(frame):
+        old = doc[start + i] if start + i < len(doc) else None
+        if old is not None and (old.text == line.text or similar(old.text, line.text)):
+            line = Line(line.text, old.first_seen, line.last_changed if old.text != line.text else old.last_changed)
+        merged.append(line)
+    return merged
+
+
+def _in_place(doc: list[Line], frame: list[Line], tail: int) -> int | None:
+    start = len(doc) - tail
+    pairs = [(doc[start + i].text, line.text) for i, line in enumerate(frame[:tail])
+             if doc[start + i].text or line.text]
+    if not pairs:
+        return start if tail else None
+    alike = sum(1 for old, new in pairs if old == new or similar(old, new))
+    return start if alike * 5 >= len(pairs) * 3 else None
+
+
+def _exact_score(doc: list[Line], frame: list[Line], start: int) -> int:
+    return sum(1 for i, line in enumerate(frame[: len(doc) - start]) if line.text and doc[start + i].text == line.text)
+
+
+def _scrolled(doc: list[Line], frame: list[Line], window: int) -> tuple[int, int]:
+    """Where the frame's rows match the document's end exactly, and how many do (0: nowhere)."""
+    best, best_score = len(doc), 0
+    for start in range(max(0, len(doc) - window), len(doc)):
+        score = _exact_score(doc, frame, start)
+        if score > best_score:
+            best, best_score = start, score
+    overlap = [line for line in frame[: len(doc) - best] if line.text]
+    if best_score >= max(1, len(overlap) // 2):
+        return best, best_score
+    return len(doc), 0
+
+
+def similar(a: str, b: str) -> bool:
+    """Two states of the same screen line (not just two lines that look alike)."""
+    if not a or not b:
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY and \
+        matcher.ratio() >= SIMILARITY
+
+
+def _words(lines: list[Line]) -> list[str]:
+    return " ".join(line.text for line in lines).split()
+
+
+def _collapse_blank_runs(lines: list[Line]) -> list[Line]:
+    """One blank line between blocks; none at the start or the end."""
+    out: list[Line] = []
+    for line in lines:
+        if not line.text and (not out or not out[-1].text):
+            continue
+        out.append(line)
+    while out and not out[-1].text:
+        out.pop()
+    return out
 
 
 def transcript(path, warn: Callable[[str], None] | None = None) -> tuple[Header, list[Line]]:

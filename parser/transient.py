@@ -12,6 +12,10 @@ SPINNER_GLYPHS = "·✢✳✶✻✽*∗⋆✦"
 SPINNER = re.compile(rf"^\s*[{SPINNER_GLYPHS}]\s+\S.*…(?:\s*\(.*)?$")
 INTERRUPT_HINT = re.compile(r"esc to interrupt|ctrl\+c to interrupt", re.I)
 RULE = re.compile(r"^\s*─{10,}\s*$")
+# Just above the input box: right-aligned status ("◐ medium · /effort") and the menu of
+# slash commands that opens while one is typed ("❯ /exit     Exit the CLI").
+RIGHT_ALIGNED = re.compile(r"^\s{20,}\S")
+SLASH_MENU = re.compile(r"^\s*(?:❯\s+)?/[\w:-]+\s{2,}\S")
 
 
 def is_transient(text: str) -> bool:
@@ -21,9 +25,12 @@ def is_transient(text: str) -> bool:
 def drop_live_area(rows: list[str]) -> list[str]:
     """Rows without the input box (rule, prompt, rule) and everything under it."""
     rules = [i for i, text in enumerate(rows) if RULE.match(text)]
-    if len(rules) >= 2:
-        return _trim(rows[: rules[-2]])
-    return _trim(rows)
+    if len(rules) < 2:
+        return _trim(rows)
+    rows = _trim(rows[: rules[-2]])
+    while rows and (RIGHT_ALIGNED.match(rows[-1]) or SLASH_MENU.match(rows[-1])):
+        rows = _trim(rows[:-1])
+    return rows
 
 
 def _trim(rows: list[str]) -> list[str]:
