@@ -17,6 +17,8 @@ tabs). Its weak points on Claude Code's output are fixed here, in one place:
 from __future__ import annotations
 
 import re
+from itertools import repeat
+from operator import itemgetter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -38,6 +40,8 @@ TOKEN = re.compile(
     r"|(?P<control>[\x00-\x1a\x1c-\x1f\x7f])",
     re.S,
 )
+# Removed before tokenizing, at C speed: colours/attributes and OSC strings (titles, links).
+NOT_CONTENT = re.compile(r"\x1b\[[0-9;:]*m|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 INCOMPLETE = re.compile(r"\x1b(?:\[[\x20-\x3f]*|[\]P_^X].*|[\x20-\x2f]*)\Z", re.S)
 MAX_PENDING = 1 << 16
 
@@ -50,8 +54,12 @@ CSI = {**{final: name for final, name in pyte.Stream.csi.items()
        "s": "save_cursor", "u": "restore_cursor", "S": "scroll_up", "T": "scroll_down"}
 
 
+_DATA = itemgetter(0)  # Char.data
+
+
 class ScreenListener(Protocol):
-    def scrolled_off(self, text: str) -> None: ...
+    def scrolled_off(self, text: str, bottom: int) -> None:
+        """Row 0 left the screen; rows 1..bottom moved up one, `bottom` is blank now."""
     def wiped(self, lines: list[str]) -> None: ...
     def alt_screen(self, entering: bool, lines: list[str]) -> None: ...
     def sync_frame_end(self) -> None: ...
@@ -74,6 +82,7 @@ class ClaudeScreen(pyte.Screen):
         self._saved_main: tuple[Any, ...] | None = None
         self._pending = ""
         self._cells = _Cells()
+        self._blank = Char(" ")
         self._erased: dict[int, str] = {}  # rows erased during this feed: a wipe in progress?
         super().__init__(columns, lines)
 
@@ -83,6 +92,7 @@ class ClaudeScreen(pyte.Screen):
         if self._pending:
             data = self._pending + data
             self._pending = ""
+        data = NOT_CONTENT.sub("", data)
         pos, end = 0, len(data)
         match = TOKEN.match
         while pos < end:
@@ -111,7 +121,7 @@ class ClaudeScreen(pyte.Screen):
                         getattr(self, name)()
 
     def _csi(self, params: str, inter: str, final: str) -> None:
-        if inter or (params and params[0] in "<=>"):
+        if final == "m" or inter or (params and params[0] in "<=>"):
             return  # cursor style, kitty keyboard flags, xterm modifier keys...: not screen content
         private = params.startswith("?")
         if private:
@@ -134,21 +144,49 @@ class ClaudeScreen(pyte.Screen):
 
     # -- drawing -------------------------------------------------------------------------------
     def draw(self, data: str) -> None:
-        if data.isascii() and mo.IRM not in self.mode:
+        if mo.IRM in self.mode:
+            for char in data:  # insert mode is rare: let pyte do it
+                width = wcwidth(char)
+                if width > 0:
+                    super().draw(char)
+                elif width == 0 or char in ZERO_WIDTH_JOINERS:
+                    self._join_previous(char)
+            return
+        if data.isascii():
             self._draw_ascii(data)
             return
+        cells = self._cells
+        columns = self.columns
+        autowrap = mo.DECAWM in self.mode
+        line = self.buffer[self.cursor.y]
         for char in data:
-            width = wcwidth(char)
-            if width > 0:
-                super().draw(char)
-            elif width == 0 or char in ZERO_WIDTH_JOINERS:
-                self._join_previous(char)
+            width = 1 if char < "\u0300" else wcwidth(char)
+            if width <= 0:
+                if width == 0 or char in ZERO_WIDTH_JOINERS:
+                    self._join_previous(char)
+                continue
+            x = self.cursor.x
+            if x + width > columns:
+                if autowrap:
+                    self.dirty.add(self.cursor.y)
+                    self.carriage_return()
+                    self.linefeed()
+                    line = self.buffer[self.cursor.y]
+                    x = 0
+                else:
+                    x = self.cursor.x = columns - width
+            line[x] = cells[char]
+            if width == 2:
+                line[x + 1] = cells[""]
+            self.cursor.x = x + width
+        self.dirty.add(self.cursor.y)
 
     def _draw_ascii(self, data: str) -> None:
         cells = self._cells
         while data:
             if self.cursor.x >= self.columns:
                 if mo.DECAWM in self.mode:
+                    self.dirty.add(self.cursor.y)
                     self.carriage_return()
                     self.linefeed()
                 else:
@@ -197,17 +235,32 @@ class ClaudeScreen(pyte.Screen):
 
     # -- what leaves the screen ------------------------------------------------------------------
     def row_text(self, y: int) -> str:
-        line = self.buffer[y]
-        return "".join(line[x].data for x in range(self.columns)).rstrip()
+        line = self.buffer.get(y)
+        if not line:
+            return ""
+        cells = map(line.get, range(self.columns), repeat(self._blank))
+        return "".join(map(_DATA, cells)).rstrip()
 
     def rows(self) -> list[str]:
         return [self.row_text(y) for y in range(self.lines)]
 
     def index(self) -> None:
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        if self.cursor.y == bottom and top == 0 and self.listener and not self.in_alt_screen:
-            self.listener.scrolled_off(self.row_text(0))
-        super().index()
+        if self.cursor.y != bottom:
+            self.cursor_down()
+            return
+        if top == 0 and self.listener and not self.in_alt_screen:
+            self.listener.scrolled_off(self.row_text(0), bottom)
+        else:
+            self.dirty.update(range(top, bottom + 1))  # rows moved that the listener did not see move
+        buffer = self.buffer
+        for y in range(top, bottom):
+            if y + 1 in buffer:
+                buffer[y] = buffer[y + 1]
+            else:
+                buffer.pop(y, None)
+        buffer.pop(bottom, None)
+        self.dirty.add(bottom)
 
     def scroll_up(self, count: int = 1) -> None:
         saved = self.cursor.x, self.cursor.y
@@ -256,7 +309,7 @@ class ClaudeScreen(pyte.Screen):
             scroll = max(0, self.cursor.y - lines + 1)
             for _ in range(scroll):
                 if self.listener:
-                    self.listener.scrolled_off(self.row_text(0))
+                    self.listener.scrolled_off(self.row_text(0), self.lines - 1)
                 for y in range(self.lines - 1):
                     self.buffer[y] = self.buffer[y + 1]
                 self.buffer.pop(self.lines - 1, None)

@@ -16,6 +16,7 @@ Transient lines (spinners, "esc to interrupt", the input box) are dropped by
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -23,6 +24,7 @@ from .cast import CastReader, Event, Header, parse_size
 from .screen import ClaudeScreen
 from .transient import drop_live_area, is_transient
 
+SIMILAR_SEARCH = 300  # how far back a changed first line is looked for
 COVERAGE = 0.6  # share of an old copy's words a redraw must repeat to replace it
 SIMILARITY = 0.75
 FRAME_GAP = 0.004  # a pause in output this long ends a full-screen frame (one frame = many writes)
@@ -94,19 +96,21 @@ class TranscriptBuilder:
         screen.dirty.clear()
 
     # -- ScreenListener ------------------------------------------------------------------------
-    def scrolled_off(self, text: str) -> None:
+    def scrolled_off(self, text: str, bottom: int) -> None:
         self._note_changes()
         first, last = self._row_times[0]
         self._commit(text, first, last)
-        self._row_times = self._row_times[1:] + [[self.now, self.now]]
-        self._row_text = self._row_text[1:] + [""]
+        del self._row_times[0]
+        self._row_times.insert(bottom, [self.now, self.now])
+        del self._row_text[0]
+        self._row_text.insert(bottom, "")
 
     def wiped(self, rows: list[str]) -> None:
         self._note_changes()
-        self._reconcile_redraw()
         keep = drop_live_area(rows)
         for text, (first, last) in zip(keep, self._row_times):
             self._commit(text, first, last)
+        self._reconcile_redraw()  # the rows just wiped end the previous redraw, if any
         self._row_times = [[self.now, self.now] for _ in self._row_times]
         self._row_text = [""] * len(self._row_text)
         self._redraw_start = len(self.lines)  # what is drawn next may be the conversation again
@@ -136,23 +140,26 @@ class TranscriptBuilder:
 
     def _reconcile_redraw(self) -> None:
         """After a wipe, Claude Code prints the conversation again (re-wrapped if the window
-        changed). Once that redraw is in, drop the older copy of whatever it covers."""
+        changed). Once that redraw is in, drop the older copy of whatever it covers: from the
+        latest line equal (or close) to the redraw's first line, if the redraw repeats at
+        least COVERAGE of that copy's words."""
         start, self._redraw_start = self._redraw_start, None
         if start is None or start >= len(self.lines):
             return
-        redrawn = _words(self.lines[start:])
         first = next((line.text for line in self.lines[start:] if line.text), None)
         if first is None:
             return
-        for anchor in range(start):
-            text = self.lines[anchor].text
-            if text and (text == first or similar(text, first)):
-                old = _words(self.lines[anchor:start])
-                matcher = SequenceMatcher(None, old, redrawn[: 2 * len(old) + 50], autojunk=False)
-                covered = sum(block.size for block in matcher.get_matching_blocks())
-                if covered >= COVERAGE * len(old):
-                    del self.lines[anchor:start]
-                    return
+        anchor = next((i for i in range(start - 1, -1, -1) if self.lines[i].text == first), None)
+        if anchor is None:
+            anchor = next((i for i in range(start - 1, max(-1, start - SIMILAR_SEARCH), -1)
+                           if similar(self.lines[i].text, first)), None)
+        if anchor is None:
+            return
+        old = Counter(_words(self.lines[anchor:start]))
+        redrawn = Counter(_words(self.lines[start:]))
+        covered = sum((old & redrawn).values())
+        if covered >= COVERAGE * sum(old.values()):
+            del self.lines[anchor:start]
 
     # -- the alternate screen ------------------------------------------------------------------
     def _alt_snapshot(self) -> None:
@@ -175,7 +182,7 @@ def stitch(doc: list[Line], frame: list[Line], tail: int, window: int) -> list[L
     goes where it fits: over that tail if most rows are the same or changed in place
     (an animation, a line being written), else where its rows match the document's last
     `window` lines exactly (it scrolled), else after the end (it jumped further than a
-    screen). From there on the document is the frame.
+    screen). From there on the document is the frame, and what lies beyond it stays.
     """
     scrolled, scroll_score = _scrolled(doc, frame, window)
     in_place = _in_place(doc, frame, tail)
@@ -186,16 +193,22 @@ def stitch(doc: list[Line], frame: list[Line], tail: int, window: int) -> list[L
     merged = doc[:start]
     for i, line in enumerate(frame):
         old = doc[start + i] if start + i < len(doc) else None
-        if old is not None and (old.text == line.text or similar(old.text, line.text)):
+        if old is not None and old.text and not line.text:
+            line = old  # a row blanked in place is a frame being drawn, not text taken back
+        elif old is not None and (old.text == line.text or similar(old.text, line.text)):
             line = Line(line.text, old.first_seen, line.last_changed if old.text != line.text else old.last_changed)
         merged.append(line)
+    # Rows the frame no longer reaches (a menu or dialog opened over the bottom of the view)
+    # are not taken as gone: they are kept.
+    merged.extend(doc[start + len(frame):])
     return merged
 
 
 def _in_place(doc: list[Line], frame: list[Line], tail: int) -> int | None:
+    """The previous frame's start, if most of its written rows are still there, the same or
+    changed in place (rows written where it had blanks say nothing either way)."""
     start = len(doc) - tail
-    pairs = [(doc[start + i].text, line.text) for i, line in enumerate(frame[:tail])
-             if doc[start + i].text or line.text]
+    pairs = [(doc[start + i].text, line.text) for i, line in enumerate(frame[:tail]) if doc[start + i].text]
     if not pairs:
         return start if tail else None
     alike = sum(1 for old, new in pairs if old == new or similar(old, new))
@@ -213,8 +226,8 @@ def _scrolled(doc: list[Line], frame: list[Line], window: int) -> tuple[int, int
         score = _exact_score(doc, frame, start)
         if score > best_score:
             best, best_score = start, score
-    overlap = [line for line in frame[: len(doc) - best] if line.text]
-    if best_score >= max(1, len(overlap) // 2):
+    both_written = sum(1 for i, line in enumerate(frame[: len(doc) - best]) if line.text and doc[best + i].text)
+    if best_score and best_score * 2 >= both_written:
         return best, best_score
     return len(doc), 0
 

@@ -17,6 +17,8 @@ from harness import cli_install
 from harness.driver import (Driver, Result, ScenarioTimeout, Timeouts, load_scenario, prepare, scenario_names,
                             scripted_tool_uses, squash)
 from harness.fake_api import FakeAPI
+from harness.transcript_checks import check_transcript
+from tmux_oracle import tmux_render
 
 SCENARIOS = scenario_names()
 VERSIONS = cli_install.versions()
@@ -72,6 +74,7 @@ def test_scenario(scenario, claude_bin, fake_api, tmp_path) -> None:
     check_meta(session.meta)
     check_session_log(session, scenario)
     check_output(events, scenario)
+    check_transcript(session.cast, scenario, tmux_render)
 
 
 def check_cast(path: Path, scenario: dict) -> list[list]:
