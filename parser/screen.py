@@ -43,6 +43,7 @@ TOKEN = re.compile(
 # Removed before tokenizing, at C speed: colours/attributes and OSC strings (titles, links).
 NOT_CONTENT = re.compile(r"\x1b\[[0-9;:]*m|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 INCOMPLETE = re.compile(r"\x1b(?:\[[\x20-\x3f]*|[\]P_^X].*|[\x20-\x2f]*)\Z", re.S)
+CURSOR_MOVES = frozenset("GCDAB")
 MAX_PENDING = 1 << 16
 
 CONTROLS = {"\r": "carriage_return", "\n": "linefeed", "\x0b": "linefeed", "\x0c": "linefeed",
@@ -93,32 +94,55 @@ class ClaudeScreen(pyte.Screen):
             data = self._pending + data
             self._pending = ""
         data = NOT_CONTENT.sub("", data)
-        pos, end = 0, len(data)
-        match = TOKEN.match
-        while pos < end:
-            m = match(data, pos)
-            if m is None:  # a lone or malformed ESC, or a sequence cut at the end of the event
-                rest = data[pos:]
-                if INCOMPLETE.match(rest) and len(rest) < MAX_PENDING:
-                    self._pending = rest
+        done = 0
+        for m in TOKEN.finditer(data):
+            if m.start() != done:  # an ESC that starts no known sequence
+                if INCOMPLETE.match(data, done) and len(data) - done < MAX_PENDING:
+                    self._pending = data[done:]  # cut at the end of this event: wait for the rest
                     return
-                pos += 1
-                continue
-            pos = m.end()
+            done = m.end()
             kind = m.lastgroup
-            if kind == "text":
-                self.draw(m.group("text"))
+            if kind == "control":
+                char = m.group(kind)
+                if char == "\n":
+                    self.linefeed()
+                elif char == "\r":
+                    self.cursor.x = 0
+                else:
+                    name = CONTROLS.get(char)
+                    if name:
+                        getattr(self, name)()
+            elif kind == "text":
+                self.draw(m.group(kind))
             elif kind == "final":
-                self._csi(m.group("params"), m.group("inter"), m.group("final"))
-            elif kind == "control":
-                name = CONTROLS.get(m.group("control"))
-                if name:
-                    getattr(self, name)()
+                params, final = m.group("params"), m.group("final")
+                if final in CURSOR_MOVES and (not params or params.isdigit()) and not m.group("inter"):
+                    self._move(final, int(params or 1) or 1)
+                else:
+                    self._csi(params, m.group("inter"), final)
             elif kind == "esc_final":
                 if not m.group("esc_inter"):
                     name = ESCAPES.get(m.group("esc_final"))
                     if name:
                         getattr(self, name)()
+        if done < len(data) and INCOMPLETE.match(data, done) and len(data) - done < MAX_PENDING:
+            self._pending = data[done:]
+
+    def _move(self, final: str, count: int) -> None:
+        """The cursor moves Claude Code sends most, inlined (same results as pyte's methods)."""
+        cursor = self.cursor
+        if final == "G":
+            cursor.x = min(count, self.columns) - 1
+        elif final == "C":
+            cursor.x = min(cursor.x + count, self.columns - 1)
+        elif final == "D":
+            cursor.x = max(min(cursor.x, self.columns - 1) - count, 0)
+        elif final == "A":
+            top = self.margins.top if self.margins else 0
+            cursor.y = max(cursor.y - count, top)
+        else:  # "B"
+            bottom = self.margins.bottom if self.margins else self.lines - 1
+            cursor.y = min(cursor.y + count, bottom)
 
     def _csi(self, params: str, inter: str, final: str) -> None:
         if final == "m" or inter or (params and params[0] in "<=>"):

@@ -50,6 +50,7 @@ class TranscriptBuilder:
         self._alt_start: int | None = None  # where the alternate screen's document begins
         self._alt_tail = 0  # how many of its last lines the previous frame showed
         self._frame_pending = False  # alternate-screen output not yet taken as a frame
+        self._alt_last_rows: list[str] | None = None
 
     # -- events ------------------------------------------------------------------------------
     def feed(self, event: Event) -> None:
@@ -120,6 +121,7 @@ class TranscriptBuilder:
         if entering:
             self._alt_start = len(self.lines)
             self._alt_tail = 0
+            self._alt_last_rows = None
         else:
             self._alt_snapshot()
             self._alt_start = None
@@ -167,11 +169,15 @@ class TranscriptBuilder:
         self._frame_pending = False
         if self._alt_start is None:
             return
+        if self._row_text == self._alt_last_rows:
+            return  # nothing on screen changed since the last frame
+        self._alt_last_rows = list(self._row_text)
         rows = drop_live_area(list(self._row_text))
         frame = [Line(text, first, last) for text, (first, last) in zip(rows, self._row_times)
                  if not is_transient(text)]
-        doc = self.lines[self._alt_start:]
-        self.lines[self._alt_start:] = stitch(doc, frame, self._alt_tail, 2 * len(self._row_text))
+        window = 2 * len(self._row_text)
+        base = max(self._alt_start, len(self.lines) - window - self._alt_tail)  # stitch looks no further back
+        self.lines[base:] = stitch(self.lines[base:], frame, self._alt_tail, window)
         self._alt_tail = len(frame)
 
 
@@ -221,13 +227,22 @@ def _exact_score(doc: list[Line], frame: list[Line], start: int) -> int:
 
 def _scrolled(doc: list[Line], frame: list[Line], window: int) -> tuple[int, int]:
     """Where the frame's rows match the document's end exactly, and how many do (0: nowhere)."""
-    best, best_score = len(doc), 0
-    for start in range(max(0, len(doc) - window), len(doc)):
-        score = _exact_score(doc, frame, start)
-        if score > best_score:
-            best, best_score = start, score
+    first = max(0, len(doc) - window)
+    where: dict[str, list[int]] = {}
+    for position in range(first, len(doc)):
+        if doc[position].text:
+            where.setdefault(doc[position].text, []).append(position)
+    votes: Counter = Counter()
+    for i, line in enumerate(frame):
+        for position in where.get(line.text, ()) if line.text else ():
+            if position - i >= first:
+                votes[position - i] += 1
+    if not votes:
+        return len(doc), 0
+    best_score = max(votes.values())
+    best = min(start for start, score in votes.items() if score == best_score)
     both_written = sum(1 for i, line in enumerate(frame[: len(doc) - best]) if line.text and doc[best + i].text)
-    if best_score and best_score * 2 >= both_written:
+    if best_score * 2 >= both_written:
         return best, best_score
     return len(doc), 0
 
