@@ -190,19 +190,22 @@ def stitch(doc: list[Line], frame: list[Line], tail: int, window: int) -> list[L
     `window` lines exactly (it scrolled), else after the end (it jumped further than a
     screen). From there on the document is the frame, and what lies beyond it stays.
     """
-    scrolled, scroll_score = _scrolled(doc, frame, window)
-    in_place = _in_place(doc, frame, tail)
-    if in_place is not None and _exact_score(doc, frame, in_place) >= scroll_score:
-        start = in_place
+    tail_start = len(doc) - tail
+    written = [i for i in range(min(tail, len(frame))) if doc[tail_start + i].text]
+    unchanged = sum(1 for i in written if doc[tail_start + i].text == frame[i].text)
+    if written and unchanged == len(written):
+        start = tail_start  # the common case: nothing moved, rows were added or changed in place
     else:
-        start = scrolled
+        scrolled, scroll_score = _scrolled(doc, frame, window)
+        in_place = _in_place(doc, frame, tail)
+        start = in_place if in_place is not None and unchanged >= scroll_score else scrolled
     merged = doc[:start]
     for i, line in enumerate(frame):
         old = doc[start + i] if start + i < len(doc) else None
         if old is not None and old.text and not line.text:
             line = old  # a row blanked in place is a frame being drawn, not text taken back
-        elif old is not None and (old.text == line.text or similar(old.text, line.text)):
-            line = Line(line.text, old.first_seen, line.last_changed if old.text != line.text else old.last_changed)
+        elif old is not None and old.text:  # the same row, maybe changed: it was first seen then
+            line = Line(line.text, old.first_seen, old.last_changed if old.text == line.text else line.last_changed)
         merged.append(line)
     # Rows the frame no longer reaches (a menu or dialog opened over the bottom of the view)
     # are not taken as gone: they are kept.
