@@ -18,6 +18,10 @@ class LazyGroup(click.Group):
     lazy = {
         "transcript": "claude_rec.parser.commands:transcript_command",
         "replay": "claude_rec.parser.commands:replay_command",
+        "ingest": "claude_rec.parser.store_commands:ingest_command",
+        "sessions": "claude_rec.parser.store_commands:sessions_command",
+        "show": "claude_rec.parser.store_commands:show_command",
+        "search": "claude_rec.parser.store_commands:search_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
