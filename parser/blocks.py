@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model import Message, ParsedSession, Signal, ToolCall, ToolResult
 from .transcript import Line, transcript
 
 BULLETS = "●⏺"
@@ -60,10 +61,55 @@ class ScreenParse:
         return [block for block in self.blocks if block.kind == kind]
 
 
-def parse_screen(cast_path: Path) -> ScreenParse:
-    """Parse the recording at `cast_path` (via its clean transcript)."""
+PARSER_VERSION = "1"  # bump to make the store read every recording again
+SUMMARY_VERBS = {"read": "Read", "listed": "LS", "searched": "Grep", "ran": "Bash", "fetched": "WebFetch",
+                 "found": "Glob"}
+SUMMARY_PART = re.compile(r"(?P<verb>[A-Za-z]+)(?: for)? (?P<count>\d+) ")
+
+
+def screen_blocks(cast_path: Path) -> ScreenParse:
+    """The blocks of the recording at `cast_path` (via its clean transcript)."""
     _, lines = transcript(cast_path)
     return parse_lines(lines)
+
+
+def parse_screen(cast_path: Path) -> ParsedSession:
+    """The recording at `cast_path` as the store keeps it (rows with source='screen')."""
+    return to_session(screen_blocks(cast_path))
+
+
+def to_session(parse: ScreenParse) -> ParsedSession:
+    from .reconcile import SCREEN_NAMES, screen_key
+    from .signals import reasoning_signals
+
+    session = ParsedSession(session_id=parse.session_id, version=parse.version)
+    for block in parse.blocks:
+        time = f"{block.first_seen:.3f}"
+        if block.kind == "prompt":
+            session.items.append(Message("user", "prompt", " ".join(block.text.split("\n")), time))
+        elif block.kind == "text":
+            session.items.append(Message("assistant", "text", block.text, time))
+        elif block.kind == "tool" and block.name:
+            name = SCREEN_NAMES.get(block.name, block.name)
+            result = ToolResult("\n".join(block.result), block.is_error) if block.result else None
+            session.items.append(ToolCall(name, key_arg=screen_key(name, block.args or ""),
+                                          visible_args=block.args, result=result, time=time))
+        elif block.kind == "summary":
+            parts = [m for part in block.text.split(", ") if (m := SUMMARY_PART.match(part))]
+            for m in parts:
+                tool = SUMMARY_VERBS.get(m.group("verb").lower())
+                session.signals.append(Signal("summary", {"text": block.text, "tool": tool,
+                                                          "count": int(m.group("count"))}, time))
+            detail_tool = {"Read": "Read", "Ran": "Bash"}.get(block.text.split(" ", 1)[0])
+            for detail in block.result if detail_tool else ():
+                key = detail[2:] if detail_tool == "Bash" and detail.startswith("$ ") else detail
+                session.items.append(ToolCall(detail_tool, key_arg=key.strip(), visible_args=detail, time=time))
+        elif block.kind == "status":
+            session.signals.append(Signal("turn", {"text": block.text, "seconds": block.seconds}, time))
+        elif block.kind == "raw":
+            session.signals.append(Signal("raw", block.text, time))  # kept, never dropped
+    session.signals += reasoning_signals(session, "screen")
+    return session
 
 
 def parse_lines(lines: list[Line]) -> ScreenParse:

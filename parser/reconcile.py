@@ -4,7 +4,7 @@ The log is exact; the screen is what the user saw, in any client version. Matchi
 in order, by tool name and key argument, measures the screen parser and shows what each
 side has that the other lacks. Calls the screen only summarised ("Read 1 file") count as
 drawn only when the summary names them (the fullscreen renderer's `⎿ hello.py`,
-`⎿ $ command`).
+`⎿ $ command`): the screen parser turns those into tool calls.
 """
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .blocks import ScreenParse
 
 SCREEN_NAMES = {"Update": "Edit", "Search": "Grep", "Fetch": "WebFetch", "Web Search": "WebSearch"}
-KEY_FIELDS = ("command", "file_path", "notebook_path", "pattern", "url", "query", "description", "path", "prompt")
 PATH_TOOLS = {"Read", "Edit", "Write", "MultiEdit", "NotebookEdit"}
-SUMMARY_TOOLS = {"Read": "Read", "Ran": "Bash"}  # summary verb -> the tool its detail lines name
 
 
 @dataclass
@@ -41,28 +38,10 @@ class Reconciliation:
         return len(self.matched) / drawn if drawn else 1.0
 
 
-def key_argument(name: str, tool_input: dict) -> str:
-    """The argument that identifies a call: the command, the file, the pattern, ..."""
-    for key in KEY_FIELDS:
-        value = tool_input.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return next((v for v in tool_input.values() if isinstance(v, str)), "")
-
-
-def screen_calls(parse: ScreenParse) -> list[Call]:
-    calls: list[Call] = []
-    for block in parse.blocks:
-        if block.kind == "tool" and block.name:
-            name = SCREEN_NAMES.get(block.name, block.name)
-            calls.append(Call(name, _screen_key(name, block.args or ""), "screen", len(calls)))
-        elif block.kind == "summary":
-            verb = block.text.split(" ", 1)[0]
-            tool = SUMMARY_TOOLS.get(verb)
-            for detail in block.result if tool else ():
-                key = detail[2:] if tool == "Bash" and detail.startswith("$ ") else detail
-                calls.append(Call(tool, key.strip(), "screen", len(calls)))
-    return calls
+def calls_of(parsed) -> list[Call]:
+    """The main conversation's tool calls of a `model.ParsedSession`, in order."""
+    return [Call(item.name, item.key_arg or "", item.source, i)
+            for i, item in enumerate(c for c in parsed.tool_calls if not c.agent)]
 
 
 def reconcile(screen: list[Call], log: list[Call]) -> Reconciliation:
@@ -95,7 +74,8 @@ def same_key(name: str, screen_key: str, log_key: str) -> bool:
     return False
 
 
-def _screen_key(name: str, args: str) -> str:
+def screen_key(name: str, args: str) -> str:
+    """The key argument as the screen shows it inside `Name(...)`."""
     if name in ("Grep", "Glob") and (m := re.search(r'pattern: "((?:[^"\\]|\\.)*)"', args)):
         return m.group(1)
     return args

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .signals import reasoning_signals
 from .model import Message, ParsedSession, Signal, ToolCall, ToolResult
 
 SOURCE = "log"
@@ -381,6 +382,7 @@ class _Builder:
         if self.times:
             self.parsed.started = min(self.times)
             self.parsed.ended = max(self.times)
+        self.parsed.signals += reasoning_signals(self.parsed, SOURCE)
         return self.parsed
 
 

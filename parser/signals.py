@@ -114,29 +114,42 @@ def _sentence_with(pattern: re.Pattern, text: str) -> str:
     return next((s.strip() for s in _sentences(text) if pattern.search(s)), text.strip())
 
 
-SUMMARY_VERBS = {"read": "Read", "listed": "LS", "searched": "Grep", "ran": "Bash", "fetched": "WebFetch",
-                 "found": "Glob", "wrote": "Write", "edited": "Edit", "updated": "Edit"}
-SUMMARY_PART = re.compile(r"(?P<verb>[A-Za-z]+)(?: for)? (?P<count>\d+) ")
-
-
-def screen_steps(parse) -> list[Step]:
-    """Steps from a `blocks.ScreenParse`."""
-    from .reconcile import SCREEN_NAMES, _screen_key
+def steps_from_session(parsed) -> list[Step]:
+    """Steps from a `model.ParsedSession` of either source (main conversation only)."""
+    from .model import Message, ToolCall
 
     steps: list[Step] = []
-    for block in parse.blocks:
-        if block.kind == "prompt":
-            steps.append(Step("prompt", block.text))
-        elif block.kind == "text":
-            steps.append(Step("text", block.text))
-        elif block.kind == "tool" and block.name:
-            name = SCREEN_NAMES.get(block.name, block.name)
-            steps.append(Step("tool", name=name, key=_screen_key(name, block.args or ""), is_error=block.is_error))
-        elif block.kind == "summary":
-            for part in block.text.split(", "):
-                if (m := SUMMARY_PART.match(part)) and m.group("verb").lower() in SUMMARY_VERBS:
-                    steps.append(Step("summary", name=SUMMARY_VERBS[m.group("verb").lower()],
-                                      count=int(m.group("count"))))
-        elif block.kind == "status":
-            steps.append(Step("turn_end", seconds=block.seconds))
+    for item in parsed.items:
+        if getattr(item, "agent", None):
+            continue  # a sub-agent's work is its own conversation
+        if isinstance(item, Message) and item.kind in ("prompt", "text"):
+            steps.append(Step(item.kind, item.text))
+        elif isinstance(item, ToolCall):
+            result = item.result
+            steps.append(Step("tool", name=item.name, key=item.key_arg or "",
+                              is_error=bool(result and result.is_error),
+                              seconds=_seconds_between(item.time, result.time if result else None)))
+    for signal in parsed.signals:
+        if signal.kind == "summary" and isinstance(signal.value, dict):
+            steps.append(Step("summary", name=signal.value.get("tool"), count=signal.value.get("count", 1)))
+        elif signal.kind == "turn" and isinstance(signal.value, dict):
+            steps.append(Step("turn_end", seconds=signal.value.get("seconds")))
     return steps
+
+
+def reasoning_signals(parsed, source: str) -> list:
+    """The signals above, as `model.Signal`s to store with the session."""
+    from .model import Signal
+
+    computed = compute(steps_from_session(parsed), parsed.cwd, parsed.git_branch)
+    return [Signal(kind, value, None, source) for kind, value in computed.as_rows()]
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime
+
+    try:
+        return round((datetime.fromisoformat(end.replace("Z", "+00:00")) -
+                      datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds(), 3)
+    except (AttributeError, ValueError, TypeError):
+        return None

@@ -33,6 +33,7 @@ from sqlite_utils import Database
 
 from ..recorder.home import FILE_MODE, ensure_home, open_private, private_dir, write_private_atomic
 from . import migrations, redact_gate, session_log
+from .reconcile import Call, Reconciliation, reconcile
 from .model import Message, ParsedSession, Signal, ToolCall
 
 DB_NAME = "claude-rec.db"
@@ -154,6 +155,7 @@ class Store:
                 recording = self._recording_for_session(parsed.session_id, parsed.cwd, parsed.started)
                 if recording:
                     self._link(parsed.session_id, recording)
+            self.reconcile_session(parsed.session_id)
             counts = f"{len(parsed.messages)} messages, {len(parsed.tool_calls)} tool calls"
             result.detail = f"session {parsed.session_id}, {counts}" + (f", recording {recording}" if recording else "")
             return result
@@ -316,7 +318,7 @@ class Store:
                 try:
                     parsed = parser.parse_screen(cast)
                     if isinstance(parsed, ParsedSession):
-                        self.save_screen_session(recording_id, parsed)
+                        self.reconcile_session(self.save_screen_session(recording_id, parsed))
                     else:  # a screen parser that does not speak model.ParsedSession yet
                         result.warnings.append(f"{cast}: screen parser output not stored "
                                                f"({type(parsed).__name__} is not model.ParsedSession)")
@@ -366,6 +368,42 @@ class Store:
                 "screen_only": json.dumps(_clean_json(screen_only), ensure_ascii=False),
                 "log_only": json.dumps(_clean_json(log_only), ensure_ascii=False), "created": now(),
             })
+
+    def reconcile_session(self, session_id: str) -> Reconciliation | None:
+        """Check the screen's tool calls and prompts against the log's and store the result.
+
+        None (and nothing stored) unless the session has rows from both sources."""
+        rows = self.conn.execute(
+            "SELECT source, name, key_arg FROM tool_calls WHERE session_id = ? AND agent IS NULL ORDER BY seq",
+            [session_id]).fetchall()
+        prompts = self.conn.execute(
+            "SELECT source, text FROM messages WHERE session_id = ? AND kind = 'prompt' AND agent IS NULL "
+            "ORDER BY seq", [session_id]).fetchall()
+        sources = {source for source, *_ in rows} | {source for source, _ in prompts}
+        if not {"screen", "log"} <= sources:
+            return None
+        calls = {source: [Call(name, key or "", source, i) for i, (src, name, key) in enumerate(rows) if src == source]
+                 for source in ("screen", "log")}
+        result = reconcile(calls["screen"], calls["log"])
+        said = {source: [" ".join(text.split()) for src, text in prompts if src == source] for source in ("screen", "log")}
+        screen_only = [{"kind": "tool", "name": c.name, "key": c.key} for c in result.screen_only]
+        screen_only += [{"kind": "prompt", "text": p} for p in said["screen"] if p not in said["log"]]
+        log_only = [{"kind": "tool", "name": c.name, "key": c.key} for c in result.log_only]
+        log_only += [{"kind": "prompt", "text": p} for p in said["log"] if p not in said["screen"]]
+        recording = self.conn.execute("SELECT recording_id FROM sessions WHERE id = ?", [session_id]).fetchone()
+        self.save_reconciliation(session_id, result.match_rate, screen_only, log_only,
+                                 recording[0] if recording else None)
+        return result
+
+    def reconciliation(self, session_id: str) -> dict | None:
+        row = self.conn.execute("SELECT session_id, recording_id, match_rate, screen_only, log_only, created "
+                                "FROM reconciliations WHERE session_id = ?", [session_id]).fetchone()
+        if row is None:
+            return None
+        keys = ("session_id", "recording_id", "match_rate", "screen_only", "log_only", "created")
+        found = dict(zip(keys, row))
+        found["screen_only"], found["log_only"] = json.loads(found["screen_only"]), json.loads(found["log_only"])
+        return found
 
     def _sessions_of(self, recording_id: str) -> list[str]:
         """Claude Code sessions linked to a recording, earliest first (not the screen-only one)."""

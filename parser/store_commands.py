@@ -192,3 +192,46 @@ def _cut(text: str, width: int) -> str:
 
 def _indent(text: str, by: int = 4) -> str:
     return text.replace("\n", "\n" + " " * by)
+
+
+@click.command("check")
+@click.argument("ident", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--min-rate", type=float, default=0.98, show_default=True,
+              help="Fail when the screen's tool calls match the log less often than this.")
+@click.pass_context
+def check_command(ctx: click.Context, ident: str | None, as_json: bool, min_rate: float) -> None:
+    """Screen against log: do the tool calls and prompts the screen showed match Claude Code's
+    own log? Every session with both, or only IDENT. Exits 1 on a call or prompt the log
+    lacks, or a match rate under --min-rate."""
+    with _store(ctx) as store:
+        if ident:
+            session_id = store.resolve(ident)
+            if session_id is None:
+                raise click.ClickException(f"no session matches {ident!r}")
+            ids = [session_id]
+        else:
+            ids = [row["id"] for row in store.sessions()]
+        for session_id in ids:
+            store.reconcile_session(session_id)
+        found = [r for r in (store.reconciliation(i) for i in ids) if r is not None]
+    if not found:
+        raise click.ClickException("no session has both a recording and a session log to compare")
+    bad = [r for r in found if r["screen_only"] or r["match_rate"] < min_rate]
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+    else:
+        for r in found:
+            verdict = "ok" if r not in bad else "MISMATCH"
+            click.echo(f"{r['session_id']}  {verdict}  tool calls matched: {r['match_rate']:.0%}")
+            for item in r["screen_only"]:
+                click.echo(f"  screen only: {_describe(item)}")
+            for item in r["log_only"]:
+                click.echo(f"  log only:    {_describe(item)}")
+    sys.exit(1 if bad else 0)
+
+
+def _describe(item: dict) -> str:
+    if item.get("kind") == "prompt":
+        return f"prompt {item['text']!r}"
+    return f"{item['name']}({item['key']})"

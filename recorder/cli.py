@@ -22,6 +22,7 @@ class LazyGroup(click.Group):
         "sessions": "claude_rec.parser.store_commands:sessions_command",
         "show": "claude_rec.parser.store_commands:show_command",
         "search": "claude_rec.parser.store_commands:search_command",
+        "check": "claude_rec.parser.store_commands:check_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -17,6 +17,7 @@ from harness import cli_install
 from harness.driver import (Driver, Result, ScenarioTimeout, Timeouts, load_scenario, prepare, scenario_names,
                             scripted_tool_uses, squash)
 from harness.fake_api import FakeAPI
+from claude_rec.parser.store import Store
 from harness.transcript_checks import check_transcript
 from tmux_oracle import tmux_render
 
@@ -75,6 +76,23 @@ def test_scenario(scenario, claude_bin, fake_api, tmp_path) -> None:
     check_session_log(session, scenario)
     check_output(events, scenario)
     check_transcript(session.cast, scenario, tmux_render)
+    check_screen_against_log(session, tmp_path / "store-home")
+
+
+def check_screen_against_log(session: Result, home: Path) -> None:
+    """The parser's accuracy target: every prompt exact, and the tool calls the screen drew
+    match the log's by name and key argument, in order, with none invented."""
+    with Store.open(home) as store:
+        for log in session.session_logs():
+            assert store.ingest_log(log).status == "ingested"
+        ingested = store.ingest_recording(session.cast)
+        assert ingested.status == "ingested", ingested.line()
+        assert ingested.sessions, "the recording was not linked to its session log"
+        result = store.reconciliation(ingested.sessions[0])
+    assert result is not None, "no reconciliation: the screen parser stored nothing"
+    assert result["screen_only"] == [], f"on screen but not in the log: {result['screen_only']}"
+    assert result["match_rate"] >= 0.98
+    assert not [item for item in result["log_only"] if item["kind"] == "prompt"], result["log_only"]
 
 
 def check_cast(path: Path, scenario: dict) -> list[list]:

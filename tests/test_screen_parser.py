@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claude_rec.parser.blocks import parse_lines, parse_screen
+from claude_rec.parser.blocks import parse_lines, parse_screen, screen_blocks
 from claude_rec.parser.transcript import Line
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -14,7 +14,7 @@ def parse(*texts: str):
 
 
 def test_a_classic_session() -> None:
-    parse_ = parse_screen(SAMPLES / "bash_read_answer.cast")
+    parse_ = screen_blocks(SAMPLES / "bash_read_answer.cast")
     assert parse_.version == "2.1.197"
     assert [b.text for b in parse_.of("prompt")] == ["run hello.py and tell me what it prints"]
     tool = parse_.of("tool")[0]
@@ -25,7 +25,7 @@ def test_a_classic_session() -> None:
 
 
 def test_fullscreen_summaries_keep_their_details_and_the_session_id() -> None:
-    parse_ = parse_screen(SAMPLES / "edit_write_bash.cast")
+    parse_ = screen_blocks(SAMPLES / "edit_write_bash.cast")
     summaries = {b.text: b.result for b in parse_.of("summary")}
     assert summaries["Ran 1 shell command"] == ["$ python3 hello.py && python3 test_hello.py"]
     assert [(b.name, b.args) for b in parse_.of("tool")] == [("Update", "hello.py"), ("Write", "test_hello.py")]
@@ -33,7 +33,7 @@ def test_fullscreen_summaries_keep_their_details_and_the_session_id() -> None:
 
 
 def test_a_rejected_call_is_an_error() -> None:
-    write = parse_screen(SAMPLES / "permission_prompts.cast").of("tool")[0]
+    write = screen_blocks(SAMPLES / "permission_prompts.cast").of("tool")[0]
     assert write.name == "Write" and write.is_error and write.result[0] == "User rejected write to total.txt"
 
 
@@ -65,3 +65,15 @@ def test_nothing_is_dropped() -> None:
     parse_ = parse("something new the parser has never seen", "  ⎿  and a stray result", "● text")
     assert [b.kind for b in parse_.blocks] == ["raw", "text"]
     assert "never seen" in parse_.blocks[0].text and "stray result" in parse_.blocks[0].text
+
+
+def test_the_store_model_of_a_screen() -> None:
+    session = parse_screen(SAMPLES / "edit_write_bash.cast")
+    assert session.session_id == "b6b2602e-386f-4fbb-8130-562c4c569015" and session.version == "2.1.197"
+    assert session.prompts == ["change the greeting in hello.py to 'hello, recorder' and add a test"]
+    assert [(c.name, c.key_arg) for c in session.tool_calls] == [
+        ("Read", "hello.py"), ("Edit", "hello.py"), ("Write", "test_hello.py"),
+        ("Bash", "python3 hello.py && python3 test_hello.py")]
+    assert all(item.source == "screen" for item in session.items)
+    kinds = {signal.kind for signal in session.signals}
+    assert {"summary", "turn", "tool_sequence", "exploration_depth"} <= kinds

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from claude_rec.parser.blocks import parse_screen
-from claude_rec.parser.signals import Step, compute, screen_steps
+from claude_rec.parser.signals import Step, compute, steps_from_session
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -51,7 +51,7 @@ def test_timing_and_context() -> None:
 
 
 def test_from_a_real_screen() -> None:
-    steps = screen_steps(parse_screen(SAMPLES / "bash_read_answer.cast"))
+    steps = steps_from_session(parse_screen(SAMPLES / "bash_read_answer.cast"))
     signals = compute(steps)
     assert signals.tool_sequence == ["Bash", "Read"]
     assert signals.exploration_depth == 1 and signals.turn_seconds == [0.0]
