@@ -100,10 +100,11 @@ def to_session(parse: ScreenParse) -> ParsedSession:
                 tool = SUMMARY_VERBS.get(m.group("verb").lower())
                 session.signals.append(Signal("summary", {"text": block.text, "tool": tool,
                                                           "count": int(m.group("count"))}, time))
-            detail_tool = {"Read": "Read", "Ran": "Bash"}.get(block.text.split(" ", 1)[0])
-            for detail in block.result if detail_tool else ():
-                key = detail[2:] if detail_tool == "Bash" and detail.startswith("$ ") else detail
-                session.items.append(ToolCall(detail_tool, key_arg=key.strip(), visible_args=detail, time=time))
+            for detail in block.result:  # what the fullscreen renderer shows under a summary
+                if detail.startswith("$ "):  # a shell command, whatever the summary calls it
+                    session.items.append(ToolCall("Bash", key_arg=detail[2:].strip(), visible_args=detail, time=time))
+                elif block.text.startswith("Read "):
+                    session.items.append(ToolCall("Read", key_arg=detail.strip(), visible_args=detail, time=time))
         elif block.kind == "status":
             session.signals.append(Signal("turn", {"text": block.text, "seconds": block.seconds}, time))
         elif block.kind == "raw":
@@ -118,8 +119,10 @@ def parse_lines(lines: list[Line]) -> ScreenParse:
     for line in lines:
         text = line.text
         if not text.strip():
-            if current is not None and current.kind in ("text", "prompt"):
+            if current is not None and current.kind == "text":
                 current.text += "\n"
+            elif current is not None and current.kind == "prompt":
+                current = None  # a blank line ends a prompt: what follows is not the user's
             continue
         block = _start_of_block(text, line, parse)
         if block is not None:

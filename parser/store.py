@@ -385,7 +385,8 @@ class Store:
         calls = {source: [Call(name, key or "", source, i) for i, (src, name, key) in enumerate(rows) if src == source]
                  for source in ("screen", "log")}
         result = reconcile(calls["screen"], calls["log"])
-        said = {source: [" ".join(text.split()) for src, text in prompts if src == source] for source in ("screen", "log")}
+        said = {source: [" ".join(text.split()) for src, text in prompts if src == source and not _is_command(text)]
+                for source in ("screen", "log")}
         screen_only = [{"kind": "tool", "name": c.name, "key": c.key} for c in result.screen_only]
         screen_only += [{"kind": "prompt", "text": p} for p in said["screen"] if p not in said["log"]]
         log_only = [{"kind": "tool", "name": c.name, "key": c.key} for c in result.log_only]
@@ -562,6 +563,11 @@ class Store:
 
 
 # -------------------------------------------------------------------- helpers
+
+def _is_command(prompt: str) -> bool:
+    """A slash command (/exit, /clear, ...): logged by some versions, not a prompt to compare."""
+    return prompt.startswith("/") and prompt[1:2].isalpha()
+
 
 def _failed(result: IngestResult, reason: str) -> IngestResult:
     result.status, result.detail = "failed", reason
