@@ -10,6 +10,7 @@ What the screen shows (see shared reference, and the recordings in data/samples)
       ⎿  hello.py                    fullscreen renderer a `⎿` line may name the file or
                                      (after "Ran 1 shell command") show `$ command`
     ✻ Baked for 4s · done 8:08 AM    the end of a turn, with its duration
+    Do you want to proceed?          a permission dialog (live area; see transcript.Dialog)
     claude --resume <id>             printed at exit: the session id
 
 Anything not understood is kept as a `raw` block, never dropped. Tolerant of glyph
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import Message, ParsedSession, Signal, ToolCall, ToolResult
-from .transcript import Line, transcript
+from .cast import CastReader
+from .transcript import Dialog, Line, TranscriptBuilder
 
 BULLETS = "●⏺"
 PROMPT = re.compile(r"^[❯>] (?P<text>.*)$")
@@ -34,7 +36,7 @@ STATUS = re.compile(r"^[✻✽✶✳✢·*] (?P<verb>[A-Z][\w'-]*) for (?P<durat
 RESUME = re.compile(r"^claude --resume (?P<id>[0-9a-f-]{36})\s*$")
 BANNER_VERSION = re.compile(r"Claude Code v(?P<version>\d+\.\d+\.\d+)")
 FOLDED = re.compile(r"^… \+(?P<count>\d+) lines?")
-SHELL_DETAIL = re.compile(r"^\$ (?P<command>.+)$")
+REJECTED = re.compile(r"(User rejected|Interrupted|Rejected)")
 
 
 @dataclass
@@ -56,6 +58,7 @@ class ScreenParse:
     blocks: list[Block]
     version: str | None = None
     session_id: str | None = None
+    dialogs: list[Dialog] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Block]:
         return [block for block in self.blocks if block.kind == kind]
@@ -68,9 +71,27 @@ SUMMARY_PART = re.compile(r"(?P<verb>[A-Za-z]+)(?: for)? (?P<count>\d+) ")
 
 
 def screen_blocks(cast_path: Path) -> ScreenParse:
-    """The blocks of the recording at `cast_path` (via its clean transcript)."""
-    _, lines = transcript(cast_path)
-    return parse_lines(lines)
+    """The blocks of the recording at `cast_path` (via its clean transcript), and the
+    permission dialogs it showed."""
+    with CastReader(cast_path) as reader:
+        builder = TranscriptBuilder(reader.header)
+        for event in reader.events():
+            builder.feed(event)
+        parse = parse_lines(builder.finish())
+    parse.dialogs = builder.dialogs
+    return parse
+
+
+def permission(dialog: Dialog, blocks: list[Block]) -> dict:
+    """A permission dialog and the answer given: rejected when a call it names was drawn
+    with a rejection ("User rejected ...", "Interrupted ..."), else accepted."""
+    question = next(line for line in dialog.lines if line.startswith("Do you want to"))
+    subject = dialog.lines[1] if len(dialog.lines) > 1 else ""
+    rejected = any(block.kind == "tool" and block.result and REJECTED.match(block.result[0])
+                   and subject and (subject in (block.args or "") or subject in block.result[0])
+                   for block in blocks)
+    return {"question": question, "subject": subject, "dialog": dialog.lines,
+            "answer": "rejected" if rejected else "accepted", "seconds_open": round(dialog.last_seen - dialog.first_seen, 3)}
 
 
 def parse_screen(cast_path: Path) -> ParsedSession:
@@ -109,6 +130,8 @@ def to_session(parse: ScreenParse) -> ParsedSession:
             session.signals.append(Signal("turn", {"text": block.text, "seconds": block.seconds}, time))
         elif block.kind == "raw":
             session.signals.append(Signal("raw", block.text, time))  # kept, never dropped
+    for dialog in parse.dialogs:
+        session.signals.append(Signal("permission", permission(dialog, parse.blocks), f"{dialog.first_seen:.3f}"))
     session.signals += reasoning_signals(session, "screen")
     return session
 

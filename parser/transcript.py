@@ -16,6 +16,7 @@ Transient lines (spinners, "esc to interrupt", the input box) are dropped by
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import re
 from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -27,6 +28,9 @@ from .transient import drop_live_area, is_transient
 SIMILAR_SEARCH = 300  # how far back a changed first line is looked for
 COVERAGE = 0.6  # share of an old copy's words a redraw must repeat to replace it
 SIMILARITY = 0.75
+DIALOG_QUESTION = re.compile(r"^\s*Do you want to .*\?\s*$")
+DIALOG_END = re.compile(r"Esc to cancel")
+RULE_LINE = re.compile(r"^\s*─{10,}\s*$")
 FRAME_GAP = 0.004  # a pause in output this long ends a full-screen frame (one frame = many writes)
 
 
@@ -35,6 +39,14 @@ class Line:
     text: str
     first_seen: float
     last_changed: float
+
+
+@dataclass
+class Dialog:
+    """A question the CLI asked in its live area (a permission prompt), as last seen."""
+    lines: list[str]
+    first_seen: float
+    last_seen: float
 
 
 class TranscriptBuilder:
@@ -47,6 +59,8 @@ class TranscriptBuilder:
         self._row_times = [[0.0, 0.0] for _ in range(header.height)]
         self._row_text = [""] * header.height
         self._redraw_start: int | None = None  # where lines drawn since the last wipe begin
+        self.dialogs: list[Dialog] = []
+        self._dialog: Dialog | None = None
         self._alt_start: int | None = None  # where the alternate screen's document begins
         self._alt_tail = 0  # how many of its last lines the previous frame showed
         self._frame_pending = False  # alternate-screen output not yet taken as a frame
@@ -79,11 +93,15 @@ class TranscriptBuilder:
             for text, (first, last) in zip(rows, self._row_times):
                 self._commit(text, first, last)
         self._reconcile_redraw()
+        if self._dialog is not None:
+            self.dialogs.append(self._dialog)
+            self._dialog = None
         self.lines = _collapse_blank_runs(self.lines)
         return self.lines
 
     def _note_changes(self) -> None:
         screen = self.screen
+        asking = self._dialog is not None
         for y in screen.dirty:
             if y >= len(self._row_text):
                 continue
@@ -94,7 +112,22 @@ class TranscriptBuilder:
                 else:
                     self._row_times[y] = [self._row_times[y][0], self.now]
                 self._row_text[y] = text
+                asking = asking or DIALOG_QUESTION.match(text) is not None
         screen.dirty.clear()
+        if asking:
+            self._track_dialog()
+
+    def _track_dialog(self) -> None:
+        """Keep the latest state of a dialog on screen; file it when it goes away."""
+        lines = find_dialog(self._row_text)
+        if lines is not None:
+            if self._dialog is None:
+                self._dialog = Dialog(lines, self.now, self.now)
+            else:
+                self._dialog.lines, self._dialog.last_seen = lines, self.now
+        elif self._dialog is not None:
+            self.dialogs.append(self._dialog)
+            self._dialog = None
 
     # -- ScreenListener ------------------------------------------------------------------------
     def scrolled_off(self, text: str, bottom: int) -> None:
@@ -257,6 +290,18 @@ def similar(a: str, b: str) -> bool:
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     return matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY and \
         matcher.ratio() >= SIMILARITY
+
+
+def find_dialog(rows: list[str]) -> list[str] | None:
+    """The rows of a permission dialog ("Do you want to ...?", options, "Esc to cancel")."""
+    question = next((i for i, text in enumerate(rows) if DIALOG_QUESTION.match(text)), None)
+    if question is None:
+        return None
+    top = next((i + 1 for i in range(question - 1, -1, -1) if RULE_LINE.match(rows[i])), max(0, question - 8))
+    bottom = next((i for i in range(question, len(rows)) if DIALOG_END.search(rows[i])), None)
+    if bottom is None:
+        return None
+    return [text.strip() for text in rows[top:bottom + 1] if text.strip()]
 
 
 def _words(lines: list[Line]) -> list[str]:

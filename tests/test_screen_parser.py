@@ -77,3 +77,12 @@ def test_the_store_model_of_a_screen() -> None:
     assert all(item.source == "screen" for item in session.items)
     kinds = {signal.kind for signal in session.signals}
     assert {"summary", "turn", "tool_sequence", "exploration_depth"} <= kinds
+
+
+def test_permission_dialogs_and_their_answers() -> None:
+    session = parse_screen(SAMPLES / "permission_prompts.cast")
+    asked = [s.value for s in session.signals if s.kind == "permission"]
+    assert [(a["question"], a["answer"]) for a in asked] == [
+        ("Do you want to proceed?", "accepted"), ("Do you want to create total.txt?", "rejected")]
+    assert asked[0]["subject"] == "awk -F, 'NR>1 {s+=$2} END {print s}' data.csv"
+    assert "3. No" in asked[0]["dialog"]
