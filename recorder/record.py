@@ -1,6 +1,6 @@
 """`record()`: the library call behind `claude-rec run`.
 
-It ties together the child's terminal, the relay loop, the background writer and the
+It ties together the child's terminal, the relay loop, the writer process and the
 sidecar. Recording is best effort by design: if the file cannot be written, the
 session still runs, and the user gets one warning when it ends.
 """

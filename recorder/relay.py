@@ -2,7 +2,12 @@
 
 Signals are turned into bytes on a pipe (`signal.set_wakeup_fd`) that the `select()`
 loop reads, so no work happens in signal handlers. What is recorded is handed to a
-`sink` (the background writer), which must never block.
+`sink` (the writer process), which must never block: what it cannot pass on at once it
+keeps, and the loop selects its fd for writing while it does.
+
+Output is read until the pty has no more (or `MAX_BURST`), then written to the user's
+terminal and handed to the sink in one piece: in a burst the kernel hands out about
+4 KiB per read, and one write and one event per read would cost the relay most of its time.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from .child import Child
 from .terminal import Terminal, set_size, write_all
 
 READ_SIZE = 1 << 16
+MAX_BURST = 1 << 18
 DRAIN_GRACE = 0.05  # after the child exits, how long to wait for output still in flight
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
 HANDLED = (signal.SIGWINCH, signal.SIGCHLD, *FORWARDED)
@@ -26,6 +32,8 @@ class Sink(Protocol):
     def output(self, t: float, data: bytes) -> None: ...
     def input(self, t: float, data: bytes) -> None: ...
     def resize(self, t: float, cols: int, rows: int) -> None: ...
+    def backlog_fd(self) -> int | None: ...  # an fd to select for writing, while events wait
+    def flush(self) -> None: ...  # called when that fd is writable
 
 
 class Relay:
@@ -67,9 +75,13 @@ class Relay:
     def _loop(self, sig_r: int) -> None:
         master = self.child.master_fd
         stdin = self.terminal.stdin_fd
+        sink = self.sink
         while self._status is None:
             readers = [master, sig_r] + ([stdin] if self._stdin_open else [])
             writers = [master] if self._pending_input else []
+            sink_fd = sink.backlog_fd() if sink is not None else None
+            if sink_fd is not None:
+                writers.append(sink_fd)
             readable, writable, _ = select.select(readers, writers, [])
             if sig_r in readable:
                 self._on_signals(os.read(sig_r, 256))
@@ -78,24 +90,34 @@ class Relay:
                 break
             if self._stdin_open and stdin in readable:
                 self._read_input()
-            if master in writable or (self._pending_input and not writers):
+            if master in writable or (self._pending_input and master not in writers):
                 self._write_input()
+            if sink is not None and sink_fd in writable:
+                sink.flush()
         self._drain_output()
 
     def _read_output(self) -> bool:
-        """Relay one chunk of output; False once the child's terminal is closed."""
-        try:
-            data = os.read(self.child.master_fd, READ_SIZE)
-        except BlockingIOError:
-            return True
-        except OSError as exc:
-            if exc.errno == errno.EIO:  # every process on the child's terminal closed it
-                return False
-            raise
-        if not data:
-            return False
-        self._relay_output(data)
-        return True
+        """Relay the output there is now; False once the child's terminal is closed."""
+        chunks: list[bytes] = []
+        size = 0
+        alive = True
+        while size < MAX_BURST:
+            try:
+                data = os.read(self.child.master_fd, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno != errno.EIO:  # EIO: every process on the child's terminal closed it
+                    raise
+                data = b""
+            if not data:
+                alive = False
+                break
+            chunks.append(data)
+            size += len(data)
+        if chunks:
+            self._relay_output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        return alive
 
     def _relay_output(self, data: bytes) -> None:
         if self._stdout_open:

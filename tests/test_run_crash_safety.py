@@ -14,6 +14,19 @@ import pexpect
 from conftest import CLAUDE_REC, child_env, finish, meta_of, output_of, program, read_cast, spawn_recorder
 
 
+def wait_until_stable(path: Path, quiet: float = 0.5, limit: float = 10) -> None:
+    deadline = time.monotonic() + limit
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_size = path.stat().st_size
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} kept growing for {limit}s after the recorder died")
+
+
 def test_sigkill_of_the_recorder_leaves_a_valid_file(tmp_path: Path) -> None:
     cast = tmp_path / "s.cast"
     child = spawn_recorder(program("burst.py") + ["30"], cast)
@@ -23,6 +36,7 @@ def test_sigkill_of_the_recorder_leaves_a_valid_file(tmp_path: Path) -> None:
     os.kill(recorder_pid, signal.SIGKILL)
     child.expect(pexpect.EOF)
     child.close()
+    wait_until_stable(cast)  # the writer process finishes what it was handed, then exits
     header, events = read_cast(cast)  # every line parses: no half-written event
     assert header["version"] == 2
     text = output_of(events)
