@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -66,9 +67,16 @@ def run(obj: dict, output: Path | None, program: str | None, capture_input: bool
     except ProgramNotFound as exc:
         click.echo(f"claude-rec: {exc}", err=True)
         sys.exit(127)
-    result = record([str(executable), *args], home=obj["home"], output=output, capture_input=capture_input)
+    hook_command = None if program else _own_executable()
+    result = record([str(executable), *args], home=obj["home"], output=output, capture_input=capture_input,
+                    hook_command=hook_command)
     sys.exit(result.exit_code)
 
 
-def main() -> None:
-    cli()
+def _own_executable() -> str | None:
+    """The `claude-rec` the hooks should call: this one."""
+    me = Path(sys.argv[0])
+    if me.name.startswith("claude-rec") and me.is_file():
+        return str(me.resolve())
+    found = shutil.which("claude-rec")
+    return str(Path(found).resolve()) if found else None

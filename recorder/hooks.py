@@ -21,9 +21,16 @@ MAX_EVENT_BYTES = 16 << 20
 
 
 def hooks_path_for(cast_path: Path) -> Path:
+    return cast_path.with_name(_stem(cast_path) + ".hooks.jsonl")
+
+
+def settings_path_for(cast_path: Path) -> Path:
+    return cast_path.with_name(_stem(cast_path) + ".settings.json")
+
+
+def _stem(cast_path: Path) -> str:
     name = cast_path.name
-    stem = name[: -len(".cast")] if name.endswith(".cast") else name
-    return cast_path.with_name(stem + ".hooks.jsonl")
+    return name[: -len(".cast")] if name.endswith(".cast") else name
 
 
 def settings_for(hooks_file: Path, executable: str) -> dict:

@@ -6,6 +6,7 @@ session still runs, and the user gets one warning when it ends.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shlex
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from . import asciicast
 from .child import spawn
-from .home import ensure_home, private_dir
+from .home import ensure_home, private_dir, write_private_atomic
+from .hooks import hooks_path_for, settings_for, settings_path_for
 from .metadata import RecordingMeta, claude_version, git_branch, meta_path_for
 from .relay import Relay
 from .terminal import Terminal
@@ -52,8 +54,12 @@ def exit_code_of(status: int) -> int:
 
 
 def record(argv: list[str], *, home: Path, output: Path | None = None, capture_input: bool = False,
-           terminal: Terminal | None = None, env: dict[str, str] | None = None) -> RecordResult:
-    """Run `argv` in a pseudo-terminal, relaying it to `terminal`, and record it."""
+           terminal: Terminal | None = None, env: dict[str, str] | None = None,
+           hook_command: str | None = None) -> RecordResult:
+    """Run `argv` in a pseudo-terminal, relaying it to `terminal`, and record it.
+
+    With `hook_command` (the `claude-rec` executable), `argv` is Claude Code: it gets an
+    extra `--settings` file whose hooks log every event next to the recording."""
     terminal = terminal or Terminal()
     env = dict(os.environ if env is None else env)
     now = datetime.now(timezone.utc)
@@ -78,6 +84,8 @@ def record(argv: list[str], *, home: Path, output: Path | None = None, capture_i
         meta_path = meta_path if meta_path.exists() else None
     env[RECORDING_ENV] = recording_id
     env[CAST_ENV] = str(cast_path)
+    if hook_command and writer is not None:
+        argv = _with_hooks(argv, cast_path, hook_command)
 
     # A file-size limit must fail the recording's writes (EFBIG), not kill the session.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -108,6 +116,21 @@ def record(argv: list[str], *, home: Path, output: Path | None = None, capture_i
         except OSError:
             pass  # the warning above already says the recording is incomplete
     return RecordResult(exit_code, cast_path if writer is not None else None, meta_path, complete, problem)
+
+
+def _with_hooks(argv: list[str], cast_path: Path, hook_command: str) -> list[str]:
+    """`argv` with `--settings <id>.settings.json` (hooks to `<id>.hooks.jsonl`) after the program,
+    unless the user passes settings of their own on the command line (theirs win) or the
+    file cannot be written (the session runs without hooks)."""
+    if any(arg == "--settings" or arg.startswith("--settings=") for arg in argv[1:]):
+        return argv
+    settings_path = settings_path_for(cast_path)
+    settings = settings_for(hooks_path_for(cast_path), hook_command)
+    try:
+        write_private_atomic(settings_path, json.dumps(settings, indent=2).encode())
+    except OSError:
+        return argv
+    return [argv[0], "--settings", str(settings_path), *argv[1:]]
 
 
 def _open_recording(cast_path: Path, head: dict, meta: RecordingMeta,

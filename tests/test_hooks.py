@@ -50,3 +50,34 @@ def test_settings_send_every_event_to_the_file(tmp_path: Path) -> None:
     command = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
     assert command == f"'/opt/claude rec/bin/claude-rec' hook --file {path}"
     assert settings["hooks"]["PreToolUse"][0]["matcher"] == "*"
+
+
+def fake_claude(tmp_path: Path) -> Path:
+    script = tmp_path / "claude"
+    script.write_text('#!/bin/sh\necho "args: $*"\n')
+    script.chmod(0o755)
+    return script
+
+
+def test_run_hands_claude_the_hook_settings(tmp_path: Path) -> None:
+    cast = tmp_path / "s.cast"
+    env = child_env(CLAUDE_REC_CLAUDE=str(fake_claude(tmp_path)))
+    done = subprocess.run([CLAUDE_REC, "run", "-o", str(cast), "--", "-p", "hi"], env=env, capture_output=True,
+                          text=True, timeout=30)
+    settings = tmp_path / "s.settings.json"
+    assert f"args: --settings {settings} -p hi" in done.stdout
+    hooks = json.loads(settings.read_text())["hooks"]
+    assert f"hook --file {tmp_path / 's.hooks.jsonl'}" in hooks["PostToolUse"][0]["hooks"][0]["command"]
+
+
+def test_the_users_own_settings_flag_wins(tmp_path: Path) -> None:
+    env = child_env(CLAUDE_REC_CLAUDE=str(fake_claude(tmp_path)))
+    done = subprocess.run([CLAUDE_REC, "run", "-o", str(tmp_path / "s.cast"), "--", "--settings", "mine.json"],
+                          env=env, capture_output=True, text=True, timeout=30)
+    assert "args: --settings mine.json\n" in done.stdout.replace("\r", "")
+
+
+def test_other_programs_get_no_hooks(tmp_path: Path) -> None:
+    done = subprocess.run([CLAUDE_REC, "run", "-o", str(tmp_path / "s.cast"), "--exec", str(fake_claude(tmp_path)),
+                           "--", "x"], env=child_env(), capture_output=True, text=True, timeout=30)
+    assert "args: x" in done.stdout and not (tmp_path / "s.settings.json").exists()

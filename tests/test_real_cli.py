@@ -77,6 +77,23 @@ def test_scenario(scenario, claude_bin, fake_api, tmp_path) -> None:
     check_output(events, scenario)
     check_transcript(session.cast, scenario, tmux_render)
     check_screen_against_log(session, tmp_path / "store-home")
+    check_hooks(session, scenario)
+
+
+def check_hooks(session: Result, scenario: dict) -> None:
+    """claude-rec's hooks logged the session (id, prompts, every tool call with its input),
+    and the user's own hooks still ran."""
+    path = session.cast.with_name(session.cast.name.removesuffix(".cast") + ".hooks.jsonl")
+    assert path.is_file(), "claude-rec's hooks never ran"
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    names = [event.get("hook_event_name") for event in events]
+    assert "UserPromptSubmit" in names and all(event.get("session_id") for event in events), names
+    logged = [(e["tool_name"], e.get("tool_input")) for e in events if e.get("hook_event_name") == "PreToolUse"]
+    for _, block in scripted_tool_uses(scenario):
+        assert any(name == block["name"] and all(tool_input.get(k) == v for k, v in block["input"].items())
+                   for name, tool_input in logged), f"no PreToolUse hook event for {block['name']}"
+    if "hooks" in scenario.get("settings", {}):
+        assert (session.home / "user-hook.log").is_file(), "the user's own hook did not run beside ours"
 
 
 def check_screen_against_log(session: Result, home: Path) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -38,12 +39,14 @@ def run_shim(path: list[Path], *args: str, **env: str) -> tuple[str, int]:
 def test_shim_records_the_real_claude(real_claude: Path, isolated_home: Path) -> None:
     out, code = run_shim([SHIM.parent, real_claude.parent, VENV_BIN], "--resume", "a b")
     assert code == 4
-    assert "real claude got: --resume a b" in out
     casts = list(isolated_home.glob("recordings/*/*/*/*.cast"))
     assert len(casts) == 1
+    settings = casts[0].with_name(casts[0].name.removesuffix(".cast") + ".settings.json")
+    assert f"real claude got: --settings {settings} --resume a b" in out  # hooks, then the user's args
+    assert settings.stat().st_mode & 0o777 == 0o600
     header, events = read_cast(casts[0])
     assert str(real_claude) in header["command"]
-    assert "real claude got: --resume a b" in output_of(events)
+    assert "--resume a b" in output_of(events)
     recording_id = casts[0].name.removesuffix(".cast")
     assert f"recording={recording_id}" in out
 
@@ -53,7 +56,7 @@ def test_shim_skips_other_shims_and_never_runs_itself(real_claude: Path, tmp_pat
     copy_dir.mkdir()
     shutil.copy2(SHIM, copy_dir / "claude")
     out, code = run_shim([SHIM.parent, copy_dir, SHIM.parent, real_claude.parent, VENV_BIN], "x")
-    assert code == 4 and "real claude got: x" in out
+    assert code == 4 and re.search(r"real claude got: (--settings \S+ )?x\r", out)
 
 
 def test_shim_without_a_real_claude_says_so(tmp_path: Path) -> None:
@@ -78,7 +81,7 @@ def test_run_finds_claude_past_the_shim(real_claude: Path, isolated_home: Path) 
     env = {"PATH": f"{SHIM.parent}:{real_claude.parent}:/usr/bin:/bin", "TERM": "xterm",
            "CLAUDE_REC_HOME": str(isolated_home)}
     child = pexpect.spawn(str(VENV_BIN / "claude-rec"), ["run", "--", "direct"], env=env, timeout=15)
-    child.expect("real claude got: direct")
+    child.expect(r"real claude got: --settings \S+ direct")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 4
