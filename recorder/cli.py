@@ -24,6 +24,12 @@ class LazyGroup(click.Group):
         "show": "claude_rec.parser.store_commands:show_command",
         "search": "claude_rec.parser.store_commands:search_command",
         "check": "claude_rec.parser.store_commands:check_command",
+        "engine": "claude_rec.recorder.engine.commands:engine_command",
+        "start": "claude_rec.recorder.engine.commands:start_command",
+        "stop": "claude_rec.recorder.engine.commands:stop_command",
+        "status": "claude_rec.recorder.engine.commands:status_command",
+        "install": "claude_rec.recorder.engine.commands:install_command",
+        "uninstall": "claude_rec.recorder.engine.commands:uninstall_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
