@@ -31,7 +31,6 @@ Usage: python bench/recorder_bench.py [--mb 200] [--keys 1000] [--repeat 1] [--j
 from __future__ import annotations
 
 import argparse
-import codecs
 import fcntl
 import hashlib
 import importlib.util
@@ -527,7 +526,7 @@ def summarise(results: list[Result]) -> dict:
 
 
 def print_report(info: dict, args: argparse.Namespace, work: Workload | None, rows: dict) -> None:
-    print(f"\n## Recorder benchmark\n")
+    print("\n## Recorder benchmark\n")
     print(f"Machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, {info['kernel']}, "
           f"load average at start {info['loadavg_at_start']} (other load skews every figure)")
     print(f"Burst: cat of {work.size / MB:.1f} MB ({work.newlines} lines, ANSI colours + UTF-8), "

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import select
-import sys
 import termios
 import time
 import tty
 from collections.abc import Iterable
 
+from ..recorder.terminal import write_all
 from .cast import Event
 
 KEY_PAUSE, KEY_STEP, KEYS_QUIT = b" ", b".", (b"\x03", b"q")
@@ -37,6 +37,7 @@ def _play(events: Iterable[Event], speed: float, idle_limit: float | None, keys_
     clock = time.monotonic()  # wall time at which recording time `played` was reached
     played = 0.0
     paused = False
+    pause_started = 0.0
     for event in events:
         if event.code != "o":
             continue
@@ -66,16 +67,7 @@ def _play(events: Iterable[Event], speed: float, idle_limit: float | None, keys_
             elif key == KEY_STEP and paused:
                 step = True
                 break
-        _write(stdout_fd, event.data.encode())
+        write_all(stdout_fd, event.data.encode())
         played = event.time
         clock = time.monotonic() if (step or paused) else due
     return True
-
-
-def _write(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view):]
-        except BlockingIOError:
-            select.select([], [fd], [])

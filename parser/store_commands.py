@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
+from ..recorder.metadata import recorder_running
 from . import session_log
 from .store import IngestResult, Store
 
@@ -27,16 +27,7 @@ def _in_progress(cast: Path) -> bool:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return False
-    pid = meta.get("recorder_pid")
-    if meta.get("complete") or meta.get("ended") or not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return recorder_running(meta)
 
 
 def _expand(paths: tuple[Path, ...], home: Path) -> tuple[list[Path], list[Path], bool]:

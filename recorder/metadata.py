@@ -77,3 +77,19 @@ def claude_version(program: str) -> str | None:
                 return data.get("version")
             return None
     return None
+
+
+def recorder_running(meta: dict) -> bool:
+    """Whether the recorder that writes this recording (its sidecar `meta`) still runs."""
+    if meta.get("ended") or meta.get("complete"):
+        return False
+    pid = meta.get("recorder_pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

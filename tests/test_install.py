@@ -1,7 +1,6 @@
 """`claude-rec install` / `uninstall` against a temporary HOME and a fake shell rc file."""
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import subprocess

@@ -30,6 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..metadata import recorder_running
 from ..home import FILE_MODE, open_private, private_dir, write_private_atomic
 from . import pidfile
 from .settings import EngineSettings, load_settings
@@ -293,8 +294,7 @@ def recording_state(cast: Path, abandoned_after: float) -> str:
         meta = {}
     if meta.get("ended"):
         return "complete"
-    pid = meta.get("recorder_pid")
-    if isinstance(pid, int) and pidfile._alive(pid):
+    if recorder_running(meta):
         return "recording"
     try:
         quiet = time.time() - cast.stat().st_mtime

@@ -1,8 +1,6 @@
 """Prints its terminal size at start and on every SIGWINCH; exits on 'q'."""
 import os
-import shutil
 import signal
-import sys
 import termios
 import tty
 
