@@ -33,6 +33,7 @@ from sqlite_utils import Database
 
 from ..recorder.home import FILE_MODE, ensure_home, open_private, private_dir, write_private_atomic
 from . import migrations, redact_gate, session_log
+from .redact import secret_name
 from .reconcile import Call, Reconciliation, reconcile
 from .model import Message, ParsedSession, Signal, ToolCall
 
@@ -91,6 +92,7 @@ class Store:
     def open(cls, home: Path) -> Store:
         """The store of a data directory (created 0700, or made private)."""
         ensure_home(Path(home))
+        redact_gate.configure(home)  # this home's privacy settings gate what goes in
         return cls(db_path(home), home)
 
     def close(self) -> None:
@@ -582,11 +584,15 @@ def _clean(text: str | None) -> str | None:
     return None if text is None else redact_gate.clean(text)
 
 
+SECRET_VALUE = "[REDACTED:secret]"
+
+
 def _clean_json(value: Any) -> Any:
     if isinstance(value, str):
         return redact_gate.clean(value)
-    if isinstance(value, dict):
-        return {k: _clean_json(v) for k, v in value.items()}
+    if isinstance(value, dict):  # {"password": "x"}: only the key says that the value is a secret
+        return {k: SECRET_VALUE if isinstance(v, str) and v and secret_name(str(k)) else _clean_json(v)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean_json(v) for v in value]
     return value
