@@ -43,8 +43,27 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy and name not in self.commands:
             module, attr = self.lazy[name].split(":")
-            self.add_command(getattr(importlib.import_module(module), attr), name)
+            try:
+                command = getattr(importlib.import_module(module), attr)
+            except ImportError as exc:  # e.g. training without the `train` extra installed
+                command = _unavailable(name, exc)
+            self.add_command(command, name)
         return super().get_command(ctx, name)
+
+
+def _unavailable(name: str, exc: ImportError) -> click.Command:
+    missing = exc.name or str(exc)
+    hint = " (pip install 'claude-rec[train]')" if module_is_training(name) else ""
+
+    def fail() -> None:
+        raise click.ClickException(f"{name} needs {missing}, which is not installed{hint}")
+
+    return click.Command(name, callback=fail, help=f"Unavailable here: needs {missing}{hint}.",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
+def module_is_training(name: str) -> bool:
+    return LazyGroup.lazy.get(name, "").startswith("claude_rec.training")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
