@@ -104,8 +104,10 @@ def _options(home: Path, base, dataset_name, max_steps, epochs, batch_size, lear
 @_train_options
 @click.option("--resume", metavar="RUN_ID", help="Resume an interrupted run from its last checkpoint.")
 @click.option("--demo", is_flag=True, help="Run the whole demo instead (see `claude-rec demo`).")
+@click.option("--build/--no-build", default=True, show_default=True,
+              help="Build the dataset from the store first (what the engine's trainings do).")
 @click.pass_context
-def train_command(ctx: click.Context, resume: str | None, demo: bool, **kw) -> None:
+def train_command(ctx: click.Context, resume: str | None, demo: bool, build: bool, **kw) -> None:
     """LoRA fine-tune a base model on the dataset, evaluate it, export GGUF files and a Modelfile.
 
     The run goes to HOME/models/RUN_ID (run.json, adapter, gguf/, report.txt, loss.png);
@@ -115,6 +117,14 @@ def train_command(ctx: click.Context, resume: str | None, demo: bool, **kw) -> N
     if demo:
         ctx.invoke(demo_command, max_steps=kw["max_steps"] if kw["max_steps"] > 0 else 12)
         return
+    if build and not resume:
+        from claude_rec.parser.store import Store
+
+        with Store.open(home) as store:
+            try:
+                click.echo(ds.build(store, ds.default_dir(home, kw["dataset_name"])).line())
+            except ds.DatasetError as exc:
+                _fail(str(exc))
     _run_training(home, _options(home, **kw), resume)
 
 

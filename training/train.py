@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -29,7 +29,7 @@ from typing import Callable
 from . import dataset as ds
 from . import evaluate as ev
 from . import export as ex
-from .models import CHATML_TEMPLATE, ModelError, hf_dir, load_tokenizer, resolve_base, training_template
+from .models import ModelError, hf_dir, load_tokenizer, resolve_base, training_template
 
 RUN_FIELDS = {
     "id": "run id (UTC time + base name)",
