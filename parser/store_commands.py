@@ -54,6 +54,18 @@ def _expand(paths: tuple[Path, ...], home: Path) -> tuple[list[Path], list[Path]
     return list(dict.fromkeys(logs)), list(dict.fromkeys(casts)), scanning
 
 
+def ingest_paths(store: Store, paths: tuple[Path, ...] = ()) -> list[IngestResult]:
+    """Ingest PATHS, or (none given) everything new that is not still being recorded."""
+    logs, casts, scanning = _expand(paths, store.home)
+    results = [store.ingest_log(log) for log in logs]
+    for cast in casts:
+        if scanning and _in_progress(cast):
+            results.append(IngestResult(cast, "skipped", "recording in progress", kind="recording"))
+        else:
+            results.append(store.ingest_recording(cast))
+    return results
+
+
 @click.command("ingest")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
@@ -66,17 +78,9 @@ def ingest_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     file; the exit status is 1 if any file failed.
     """
     store = _store(ctx)
-    logs, casts, scanning = _expand(paths, store.home)
     failed = False
     with store:
-        results: list[IngestResult] = []
-        for log in logs:
-            results.append(store.ingest_log(log))
-        for cast in casts:
-            if scanning and _in_progress(cast):
-                results.append(IngestResult(cast, "skipped", "recording in progress", kind="recording"))
-                continue
-            results.append(store.ingest_recording(cast))
+        results = ingest_paths(store, paths)
         for result in results:
             for warning in result.warnings:
                 click.echo(f"claude-rec: warning: {warning}", err=True)

@@ -105,7 +105,7 @@ def _options(home: Path, base, dataset_name, max_steps, epochs, batch_size, lear
 @click.option("--resume", metavar="RUN_ID", help="Resume an interrupted run from its last checkpoint.")
 @click.option("--demo", is_flag=True, help="Run the whole demo instead (see `claude-rec demo`).")
 @click.option("--build/--no-build", default=True, show_default=True,
-              help="Build the dataset from the store first (what the engine's trainings do).")
+              help="First ingest what is new and build the dataset from the store.")
 @click.pass_context
 def train_command(ctx: click.Context, resume: str | None, demo: bool, build: bool, **kw) -> None:
     """LoRA fine-tune a base model on the dataset, evaluate it, export GGUF files and a Modelfile.
@@ -119,8 +119,11 @@ def train_command(ctx: click.Context, resume: str | None, demo: bool, build: boo
         return
     if build and not resume:
         from claude_rec.parser.store import Store
+        from claude_rec.parser.store_commands import ingest_paths
 
         with Store.open(home) as store:
+            ingested = [r for r in ingest_paths(store) if r.status == "ingested"]
+            click.echo(f"ingested {len(ingested)} new recordings and logs")
             try:
                 click.echo(ds.build(store, ds.default_dir(home, kw["dataset_name"])).line())
             except ds.DatasetError as exc:
