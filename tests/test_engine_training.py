@@ -34,7 +34,8 @@ def test_threshold_reached_training_runs_and_status_shows_the_model(env: dict, i
         model = state["model"]
         assert model and model["status"] == "done" and Path(model["path"]).is_dir()
         assert json.loads((Path(model["path"]) / "run.json").read_text())["export"]["quantized"]["path"]
+        assert state["dataset"]["train"] >= 1 and state["dataset"]["privacy"] == "privacy scan: clean"
         shown = rec(env, "status").stdout
-        assert f"model       {model['path']}" in shown
+        assert f"model       {model['path']}" in shown and "dataset     " in shown
     finally:
         rec(env, "stop", "--timeout", "120")

@@ -33,6 +33,7 @@ def gather(home: Path, settings: EngineSettings, user_home: Path) -> dict:
                      "last_started": _iso(state.last_training_started),
                      "last_finished": _iso(state.last_training_finished), "last_ok": state.last_training_ok,
                      "failures_in_a_row": state.failures_in_a_row, "next": next_trigger(settings, state, traces)},
+        "dataset": latest_dataset(home),
         "model": model,
         "installed": install.installed(home, user_home),
         "disk_bytes": _disk_used(home),
@@ -64,6 +65,18 @@ def latest_model(home: Path) -> dict | None:
     return None
 
 
+def latest_dataset(home: Path) -> dict | None:
+    """The dataset the last training built (`<home>/datasets/*/manifest.json`)."""
+    manifests = sorted((home / "datasets").glob("*/manifest.json"), key=os.path.getmtime) \
+        if (home / "datasets").is_dir() else []
+    for path in reversed(manifests):
+        try:
+            return {"path": str(path.parent), "built": _iso(path.stat().st_mtime), **json.loads(path.read_text())}
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def render(status: dict) -> str:
     e, r, t = status["engine"], status["recordings"], status["training"]
     lines = [
@@ -75,10 +88,17 @@ def render(status: dict) -> str:
         f"training    {'running' if t['running'] else 'idle'}; last {t['last_finished'] or 'never'}"
         + ("" if t["last_ok"] is None else (" (ok)" if t["last_ok"] else " (failed)")) + f"; next: {t['next']}",
     ]
+    dataset = status["dataset"]
+    if dataset:
+        lines.append(f"dataset     {dataset['path']}: {dataset.get('train', '?')} train, "
+                     f"{dataset.get('validation', '?')} validation examples (built {dataset['built']})")
     model = status["model"]
     if model:
-        metrics = model.get("metrics") or {}
-        shown = ", ".join(f"{k} {v}" for k, v in list(metrics.items())[:4])
+        tuned = (model.get("eval") or {}).get("tuned") or {}
+        shown = ", ".join(f"{label} {tuned[key]:.0%}" if "rate" in key or "accuracy" in key else f"{label} {tuned[key]:.3f}"
+                          for key, label in (("val_loss", "validation loss"), ("tool_call_rate", "tool calls"),
+                                             ("next_call_accuracy", "next call right"))
+                          if isinstance(tuned.get(key), (int, float)))
         lines.append(f"model       {model['path']}" + (f" ({shown})" if shown else ""))
     else:
         lines.append("model       none yet")
