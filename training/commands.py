@@ -117,6 +117,12 @@ def train_command(ctx: click.Context, resume: str | None, demo: bool, build: boo
     if demo:
         ctx.invoke(demo_command, max_steps=kw["max_steps"] if kw["max_steps"] > 0 else 12)
         return
+    from .models import ModelError, resolve_base
+
+    try:
+        resolve_base(kw["base"])  # a bad base is one line of error before anything else happens
+    except ModelError as exc:
+        _fail(str(exc))
     if build and not resume:
         from claude_rec.parser.store import Store
         from claude_rec.parser.store_commands import ingest_paths
