@@ -84,8 +84,11 @@ def recorder_running(meta: dict) -> bool:
     if meta.get("ended") or meta.get("complete"):
         return False
     pid = meta.get("recorder_pid")
-    if not isinstance(pid, int):
-        return False
+    return isinstance(pid, int) and pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` exists (a process of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

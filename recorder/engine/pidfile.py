@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..home import open_private, private_dir
+from ..metadata import pid_alive
 
 
 @dataclass
@@ -26,7 +27,7 @@ def running(home: Path) -> Running | None:
         since = path.stat().st_mtime
     except (OSError, ValueError, IndexError):
         return None
-    if not _alive(pid) or not _is_engine(pid):
+    if not pid_alive(pid) or not _is_engine(pid):
         return None
     return Running(pid, since)
 
@@ -55,16 +56,6 @@ def release(home: Path) -> None:
             path.unlink()
     except (OSError, ValueError, IndexError):
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _is_engine(pid: int) -> bool:
