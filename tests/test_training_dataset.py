@@ -151,3 +151,35 @@ def test_cli_dataset_build_and_export(tmp_path):
     assert "train" in r.output
     r = runner.invoke(cli, ["--home", str(home), "dataset", "export", "--format", "trl"])
     assert r.exit_code == 0 and "train.trl.jsonl" in r.output
+
+
+def test_the_users_home_host_and_name_stay_out_of_datasets(tmp_path):
+    import getpass
+    import socket
+
+    from claude_rec.parser.model import Message, ParsedSession, ToolCall, ToolResult
+    from claude_rec.parser.store import Store
+    from claude_rec.training import dataset as ds
+
+    home_dir = str(Path.home())
+    who, host = getpass.getuser(), socket.gethostname()
+    with Store.open(tmp_path / "home") as store:
+        for i in range(6):
+            store._upsert_session({"id": f"s{i}", "status": "ingested", "ingested_at": "now"})
+            with store.write():
+                store._replace_content(f"s{i}", "log", ParsedSession(f"s{i}", [
+                    Message("user", "prompt", f"list {home_dir}/project{i} on {host} as {who}", source="log"),
+                    ToolCall("Bash", input={"command": f"ls {home_dir}/project{i}"}, source="log",
+                             result=ToolResult(f"{home_dir}/project{i}/a.py", source="log")),
+                    Message("assistant", "text", f"Listed project {i}.", source="log")]))
+        result = ds.build(store, ds.default_dir(store.home))
+    text = "".join(p.read_text() for p in result.directory.glob("*.jsonl"))
+    assert home_dir not in text and "~/project0" in text
+    # Names too short or too common to replace without wrecking ordinary text ("vm", "root")
+    # are left alone by redact_identity; others must be gone.
+    if len(host) >= 3:
+        assert f" on {host} " not in text
+    from claude_rec.parser.redact import _COMMON_USERS
+
+    if len(who) >= 3 and who not in _COMMON_USERS:
+        assert f" as {who}" not in text

@@ -377,8 +377,10 @@ def build(store, out_dir: Path, *, max_chars: int = DEFAULT_MAX_CHARS, result_ch
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     _private_mkdir(tmp)
+    hide_identity = _identity_redaction(store)
     for name in ("train", "validation"):
-        _write_jsonl(tmp / f"{name}.jsonl", [e.row() for e in examples if e.split == name])
+        rows = [e.row() for e in examples if e.split == name]
+        _write_jsonl(tmp / f"{name}.jsonl", [hide_identity(row) for row in rows])
     try:
         privacy_note = privacy_check(tmp) if privacy else "privacy scan skipped"
     except BaseException:
@@ -395,6 +397,27 @@ def build(store, out_dir: Path, *, max_chars: int = DEFAULT_MAX_CHARS, result_ch
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     _replace_dir(tmp, out_dir)
     return result
+
+
+def _identity_redaction(store):
+    """The user's home path, host name and user name out of every string of a row, unless the
+    config's `[privacy] identity_exports = false` keeps them (see parser/redact.py)."""
+    from claude_rec.parser.config import load_config, privacy_settings
+    from claude_rec.parser.redact import redact_identity
+
+    if not privacy_settings(load_config(store.home)).identity_exports:
+        return lambda row: row
+
+    def walk(value):
+        if isinstance(value, str):
+            return redact_identity(value)
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return walk
 
 
 def load(directory: Path, split: str) -> list[dict]:
