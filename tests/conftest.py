@@ -16,6 +16,23 @@ CLAUDE_REC = str(VENV_BIN / "claude-rec")
 
 
 @pytest.fixture(autouse=True)
+def claude_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Claude Code's config and log directory: a fresh one, never the user's ~/.claude."""
+    root = tmp_path / "claude-config"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def store(isolated_home: Path):
+    """The store of the test's data directory, open."""
+    from claude_rec.parser.store import Store
+
+    with Store.open(isolated_home) as opened:
+        yield opened
+
+
+@pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test touches the real data directory."""
     home = tmp_path / "rec-home"
@@ -23,6 +40,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CLAUDE_REC_CLAUDE", raising=False)
     monkeypatch.delenv("CLAUDE_REC_RECORDING", raising=False)
     return home
+
+
+@pytest.fixture
+def env(tmp_path: Path, isolated_home: Path) -> dict[str, str]:
+    """The environment of a claude-rec subprocess with a sandbox HOME of its own."""
+    user = tmp_path / "user"
+    user.mkdir()
+    return child_env(HOME=str(user), CLAUDE_REC_HOME=str(isolated_home), CLAUDE_CONFIG_DIR=str(user / ".claude"))
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -7,18 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from conftest import CLAUDE_REC
 
 SAMPLES = Path(__file__).parent.parent / "data" / "samples"
-
-
-@pytest.fixture(autouse=True)
-def claude_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "claude-config"
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
-    return root
 
 
 def rec(*args: str, check: bool = True) -> subprocess.CompletedProcess:

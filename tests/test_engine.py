@@ -11,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLAUDE_REC, child_env, program
+from conftest import CLAUDE_REC, program
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def env(tmp_path: Path, isolated_home: Path) -> dict[str, str]:
-    user = tmp_path / "user"
-    user.mkdir()
-    return child_env(HOME=str(user), CLAUDE_REC_HOME=str(isolated_home), CLAUDE_CONFIG_DIR=str(user / ".claude"))
 
 
 def rec(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:

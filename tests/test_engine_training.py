@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from claude_rec.parser.store import Store  # noqa: E402
 from claude_rec.training import fixtures, models  # noqa: E402
 from conftest import CLAUDE_REC  # noqa: E402
-from test_engine import configure, env, rec, status, wait_for  # noqa: E402,F401 - env is a fixture
+from test_engine import configure, rec, status, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

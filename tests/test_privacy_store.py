@@ -9,20 +9,12 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from conftest import CLAUDE_REC, finish, program, spawn_recorder
 from privacy_corpus import CONTEXT_SECRETS, SECRETS, leaks, text_with_everything
 from test_redact_cast import planted_chunks
 
 SAMPLES = Path(__file__).parent.parent / "data" / "samples"
-
-
-@pytest.fixture(autouse=True)
-def claude_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "claude-config"
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
-    return root
 
 
 def rec(*args: str) -> subprocess.CompletedProcess:

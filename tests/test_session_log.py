@@ -14,19 +14,6 @@ SAMPLES = Path(__file__).parent.parent / "data" / "samples"
 LOGS = sorted(SAMPLES.glob("*.session.jsonl"))
 
 
-@pytest.fixture(autouse=True)
-def claude_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "claude-config"
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
-    return root
-
-
-@pytest.fixture
-def store(isolated_home: Path) -> Store:
-    with Store.open(isolated_home) as opened:
-        yield opened
-
-
 def expected(path: Path) -> dict:
     """What the log holds, read independently of the parser."""
     prompts, calls, results = [], {}, {}

@@ -16,19 +16,6 @@ NAMES = ("bash_read_answer", "edit_write_bash", "permission_prompts")
 TABLES = ("recordings", "sessions", "messages", "tool_calls", "tool_results", "signals", "reconciliations")
 
 
-@pytest.fixture(autouse=True)
-def claude_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "claude-config"
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
-    return root
-
-
-@pytest.fixture
-def store(isolated_home: Path) -> Store:
-    with Store.open(isolated_home) as opened:
-        yield opened
-
-
 def session_id_of(log: Path) -> str:
     return next(json.loads(l)["sessionId"] for l in log.read_text().splitlines() if "sessionId" in l)
 
