@@ -22,38 +22,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "data" / "samples"
 
+STOCK = """
+import json, pyte
+with open(PATH, encoding="utf-8") as f:
+    head = json.loads(f.readline())
+    screen = {screen}; stream = pyte.Stream(screen)
+    for line in f:
+        t, code, data = json.loads(line)
+        if code == "o":
+            stream.feed(data)
+        elif code == "r":
+            cols, rows = map(int, data.split("x")); screen.resize(rows, cols)
+print({result})
+"""
+
 ENGINES = {
     "claude-rec transcript": """
 from claude_rec.parser.transcript import transcript
 header, lines = transcript(PATH)
 print(len(lines))
 """,
-    "pyte.Screen (stock)": """
-import json, pyte
-with open(PATH, encoding="utf-8") as f:
-    head = json.loads(f.readline())
-    screen = pyte.Screen(head["width"], head["height"]); stream = pyte.Stream(screen)
-    for line in f:
-        t, code, data = json.loads(line)
-        if code == "o":
-            stream.feed(data)
-        elif code == "r":
-            cols, rows = map(int, data.split("x")); screen.resize(rows, cols)
-print(len(screen.display))
-""",
-    "pyte.HistoryScreen (stock)": """
-import json, pyte
-with open(PATH, encoding="utf-8") as f:
-    head = json.loads(f.readline())
-    screen = pyte.HistoryScreen(head["width"], head["height"], history=10**9); stream = pyte.Stream(screen)
-    for line in f:
-        t, code, data = json.loads(line)
-        if code == "o":
-            stream.feed(data)
-        elif code == "r":
-            cols, rows = map(int, data.split("x")); screen.resize(rows, cols)
-print(len(screen.history.top))
-""",
+    "pyte.Screen (stock)": STOCK.format(screen="pyte.Screen(head['width'], head['height'])",
+                                        result="len(screen.display)"),
+    "pyte.HistoryScreen (stock)": STOCK.format(
+        screen="pyte.HistoryScreen(head['width'], head['height'], history=10**9)",
+        result="len(screen.history.top)"),
 }
 
 

@@ -38,12 +38,6 @@ class Reconciliation:
         return len(self.matched) / drawn if drawn else 1.0
 
 
-def calls_of(parsed) -> list[Call]:
-    """The main conversation's tool calls of a `model.ParsedSession`, in order."""
-    return [Call(item.name, item.key_arg or "", item.source, i)
-            for i, item in enumerate(c for c in parsed.tool_calls if not c.agent)]
-
-
 def reconcile(screen: list[Call], log: list[Call]) -> Reconciliation:
     """Match in order: each screen call to the next log call of that name and key argument."""
     result = Reconciliation()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from itertools import repeat
 from operator import itemgetter
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import pyte
@@ -379,5 +378,3 @@ class ClaudeScreen(pyte.Screen):
         self._saved_main = None
         self.dirty.update(range(self.lines))
 
-
-LineCallback = Callable[[str], None]

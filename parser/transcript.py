@@ -257,10 +257,6 @@ def _in_place(doc: list[Line], frame: list[Line], tail: int) -> int | None:
     return start if alike * 5 >= len(pairs) * 3 else None
 
 
-def _exact_score(doc: list[Line], frame: list[Line], start: int) -> int:
-    return sum(1 for i, line in enumerate(frame[: len(doc) - start]) if line.text and doc[start + i].text == line.text)
-
-
 def _scrolled(doc: list[Line], frame: list[Line], window: int) -> tuple[int, int]:
     """Where the frame's rows match the document's end exactly, and how many do (0: nowhere)."""
     first = max(0, len(doc) - window)
