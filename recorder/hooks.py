@@ -15,22 +15,20 @@ import shlex
 import sys
 from pathlib import Path
 
+from .metadata import companion
+
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SubagentStop", "SessionEnd")
 TOOL_EVENTS = ("PreToolUse", "PostToolUse")
 MAX_EVENT_BYTES = 16 << 20
 
 
 def hooks_path_for(cast_path: Path) -> Path:
-    return cast_path.with_name(_stem(cast_path) + ".hooks.jsonl")
+    return companion(cast_path, ".hooks.jsonl")
 
 
 def settings_path_for(cast_path: Path) -> Path:
-    return cast_path.with_name(_stem(cast_path) + ".settings.json")
+    return companion(cast_path, ".settings.json")
 
-
-def _stem(cast_path: Path) -> str:
-    name = cast_path.name
-    return name[: -len(".cast")] if name.endswith(".cast") else name
 
 
 def settings_for(hooks_file: Path, executable: str) -> dict:

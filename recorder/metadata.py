@@ -38,9 +38,14 @@ class RecordingMeta:
 
 def meta_path_for(cast_path: Path) -> Path:
     """`x.cast` -> `x.meta.json` (any other name gets `.meta.json` appended)."""
+    return companion(cast_path, ".meta.json")
+
+
+def companion(cast_path: Path, suffix: str) -> Path:
+    """A file that goes with a recording: `x.cast` -> `x<suffix>`."""
     name = cast_path.name
     stem = name[: -len(".cast")] if name.endswith(".cast") else name
-    return cast_path.with_name(stem + ".meta.json")
+    return cast_path.with_name(stem + suffix)
 
 
 def git_branch(cwd: Path) -> str | None:
