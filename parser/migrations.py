@@ -117,6 +117,29 @@ def m001_initial(db: Database) -> None:
     db["messages"].enable_fts(["text"], create_triggers=True, tokenize="porter")
 
 
+@migrations()
+def m002_served(db: Database) -> None:
+    """Exchanges of `claude-rec serve`: the local model's own traces, beside Claude's."""
+    _run(db, """
+    CREATE TABLE served (
+        id TEXT PRIMARY KEY,               -- the message id the server answered with (msg_...)
+        time TEXT NOT NULL,                -- UTC, when the answer ended
+        model TEXT NOT NULL, model_path TEXT,
+        requested_model TEXT,              -- the model name the client asked for
+        client_session TEXT,               -- the client's session id (Claude Code's metadata), if sent
+        stream INTEGER NOT NULL,
+        system_mode TEXT,                  -- trained | client (training/serve/prompt.py)
+        context TEXT,                      -- what fitting the context did ('' when nothing)
+        prompt TEXT NOT NULL,              -- JSON: the chat the model was given
+        response TEXT NOT NULL,            -- JSON: the content blocks it answered
+        stop_reason TEXT, input_tokens INTEGER, output_tokens INTEGER,
+        first_token_ms REAL, total_ms REAL,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'cancelled'))
+    );
+    CREATE INDEX served_session ON served (client_session, time);
+    """)
+
+
 def _run(db: Database, script: str) -> None:
     """Statement by statement: `executescript` would commit the caller's transaction."""
     for statement in script.split(";\n"):

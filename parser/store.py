@@ -559,6 +559,19 @@ class Store:
             WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?""", [self.db.quote_fts(text), limit])
         return [_row(cur, r) for r in cur.fetchall()]
 
+    def log_served(self, row: dict) -> None:
+        """One exchange of `claude-rec serve` (table `served`), its texts through the privacy gate."""
+        def clean(text: str) -> str:  # field by field, so that a secret split by JSON escaping is still seen
+            return json.dumps(_clean_json(json.loads(text)), ensure_ascii=False)
+        row = {**row, "time": row.get("time") or now(), "prompt": clean(row["prompt"]),
+               "response": clean(row["response"]), "context": _clean(row.get("context"))}
+        with self.write() as db:
+            db["served"].insert(row, replace=True)
+
+    def served(self, limit: int = 50) -> list[dict]:
+        cur = self.conn.execute("SELECT * FROM served ORDER BY time DESC LIMIT ?", [limit])
+        return [_row(cur, r) for r in cur.fetchall()]
+
     def stats(self) -> dict[str, int]:
         tables = ("recordings", "sessions", "messages", "tool_calls", "tool_results", "signals", "reconciliations")
         return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}

@@ -27,6 +27,7 @@ class LazyGroup(click.Group):
         "dataset": "claude_rec.training.commands:dataset_command",
         "train": "claude_rec.training.commands:train_command",
         "demo": "claude_rec.training.commands:demo_command",
+        "serve": "claude_rec.training.serve.commands:serve_command",
         "redact": "claude_rec.parser.privacy_commands:redact_command",
         "scan": "claude_rec.parser.privacy_commands:scan_command",
         "engine": "claude_rec.recorder.engine.commands:engine_command",

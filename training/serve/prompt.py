@@ -1,0 +1,220 @@
+"""An Anthropic Messages request -> the chat the model was trained on, fitted to its context.
+
+The model learned the dataset's format (`training/README.md`): a short system prompt listing
+the tools one line each, assistant calls as `<tool_call>{...}</tool_call>` lines, and each
+result in a `tool` turn as `<tool_response>{"name", "is_error"}\\n...</tool_response>`. The
+request is rewritten into exactly that:
+
+- `system`: by default the dataset's system prompt with the request's tools (`trained`); Claude
+  Code's own system prompt (about 15k tokens) is not what a small model learned and would not
+  fit. `client` keeps the client's system text and appends the tools and the call format.
+- user text: `<system-reminder>` blocks (context the CLI injects, not what the user typed, and
+  absent from the training data) are removed; images become `[image]`.
+- assistant turns: text, then one call line per `tool_use`; thinking blocks are dropped.
+- `tool_result` blocks: one `tool` turn each, the tool's name looked up from its `tool_use` id,
+  long results cut like the dataset cuts them.
+
+Fitting (`fit`): when the rendered prompt plus the room for the reply exceeds the context, the
+oldest whole turns (a user prompt and everything after it up to the next prompt) are dropped
+first, never the last one; then tool results are cut shorter (down to 200 characters). What
+was done is returned, and the server says it in a header and its log.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .. import dataset as ds
+
+REMINDER_RE = re.compile(r"<system-reminder>.*?</system-reminder>\s*", re.DOTALL)
+MIN_RESULT_CHARS = 200
+
+
+class RequestError(ValueError):
+    """A request the server cannot answer: the message goes back as an invalid_request_error."""
+
+
+@dataclass
+class Chat:
+    """The translated request: ChatML-ready messages and what the model may call."""
+
+    messages: list[dict]
+    tool_names: set[str]
+    dropped_turns: int = 0
+    cut: set[int] = field(default_factory=set)  # indices of tool turns cut shorter
+    notes: list[str] = field(default_factory=list)
+
+    def context_note(self) -> str:
+        return ", ".join(self.notes) if self.notes else ""
+
+
+# ---------------------------------------------------------------------------- tools
+
+def tool_schemas(tools: list[dict] | None) -> list[dict]:
+    """The request's custom tools as the dataset's schemas (known Claude Code tools keep the
+    dataset's short descriptions, so the prompt reads as in training)."""
+    out = []
+    for tool in tools or []:
+        name = tool.get("name")
+        if not isinstance(name, str) or tool.get("type") not in (None, "custom"):
+            continue  # server tools (web_search_..., bash_...) run on Anthropic's side: not ours
+        schema = tool.get("input_schema") or {}
+        known = ds.KNOWN_TOOLS.get(name)
+        description = known["description"] if known else _first_sentence(tool.get("description") or "")
+        params = {"type": "object", "properties": schema.get("properties") or {},
+                  "required": list(schema.get("required") or [])}
+        out.append({"type": "function", "function": {"name": name, "description": description or f"The {name} tool.",
+                                                     "parameters": params}})
+    return out
+
+
+def _first_sentence(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    end = text.find(". ")
+    text = text[: end + 1] if 0 <= end < limit else text
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------------- messages
+
+def system_text(system: Any) -> str:
+    if isinstance(system, list):
+        return "\n".join(b.get("text", "") for b in system if isinstance(b, dict) and b.get("type") == "text")
+    return system if isinstance(system, str) else ""
+
+
+def to_chat(body: dict, *, system_mode: str = "trained", result_chars: int = ds.DEFAULT_RESULT_CHARS) -> Chat:
+    """Translate a Messages request body; raises RequestError on a malformed one."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError("messages: at least one message is required")
+    schemas = tool_schemas(body.get("tools"))
+    if system_mode == "client":
+        client = system_text(body.get("system")).strip()
+        base = ds.system_message(schemas)
+        system = (client + base[len(ds.SYSTEM_PROMPT):]) if client else base
+    else:
+        system = ds.system_message(schemas)
+    out: list[dict] = [{"role": "system", "content": system}]
+    names: dict[str, str] = {}  # tool_use id -> tool name
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            raise RequestError(f"messages.{index}: role must be 'user' or 'assistant'")
+        blocks = _blocks(message.get("content"), index)
+        if message["role"] == "assistant":
+            _assistant(blocks, out, names)
+        else:
+            _user(blocks, out, names, result_chars)
+    return Chat(out, {s["function"]["name"] for s in schemas})
+
+
+def _blocks(content: Any, index: int) -> list[dict]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if isinstance(content, list) and all(isinstance(b, dict) for b in content):
+        return content
+    raise RequestError(f"messages.{index}.content: a string or a list of content blocks is required")
+
+
+def _append(out: list[dict], role: str, text: str, sep: str = "\n\n") -> None:
+    if out and out[-1]["role"] == role and role != "tool":
+        out[-1]["content"] += sep + text
+    else:
+        out.append({"role": role, "content": text})
+
+
+def _assistant(blocks: list[dict], out: list[dict], names: dict[str, str]) -> None:
+    lines = []
+    for block in blocks:
+        if block.get("type") == "text" and block.get("text", "").strip():
+            lines.append(block["text"].strip())
+        elif block.get("type") == "tool_use":
+            names[str(block.get("id"))] = str(block.get("name"))
+            lines.append(ds.format_call(str(block.get("name")), block.get("input") or {}))
+    if lines:
+        _append(out, "assistant", "\n".join(lines), "\n")
+
+
+def _user(blocks: list[dict], out: list[dict], names: dict[str, str], result_chars: int) -> None:
+    texts = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "tool_result":
+            name = names.get(str(block.get("tool_use_id")), "unknown")
+            content = ds.truncate(_result_text(block.get("content")), result_chars)
+            out.append({"role": "tool", "content": ds.format_result(name, content, bool(block.get("is_error")))})
+        elif kind == "text":
+            text = REMINDER_RE.sub("", block.get("text") or "").strip()
+            if text:
+                texts.append(text)
+        elif kind in ("image", "document"):
+            texts.append(f"[{kind}]")
+    if texts:
+        _append(out, "user", "\n\n".join(texts))
+
+
+def _result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content or []:
+        if isinstance(block, dict) and block.get("type") == "text":
+            parts.append(block.get("text", ""))
+        elif isinstance(block, dict):
+            parts.append(f"[{block.get('type', 'block')}]")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- fitting
+
+def fit(chat: Chat, count: Callable[[list[dict]], int], budget: int) -> int:
+    """Make the chat's prompt fit `budget` tokens (see the module docstring); returns its size.
+    Raises RequestError when even the last turn alone does not fit."""
+    size = count(chat.messages)
+    while size > budget and _drop_oldest_turn(chat):
+        size = count(chat.messages)
+    limit = ds.DEFAULT_RESULT_CHARS
+    while size > budget and limit > MIN_RESULT_CHARS:
+        limit = max(MIN_RESULT_CHARS, limit // 2)
+        if _cut_results(chat, limit):
+            size = count(chat.messages)
+    if chat.dropped_turns:
+        chat.notes.append(f"dropped {chat.dropped_turns} oldest turn(s)")
+    if chat.cut:
+        chat.notes.append(f"cut {len(chat.cut)} tool result(s) shorter")
+    if size > budget:
+        raise RequestError(f"prompt is too long: {size} tokens > {budget} maximum")
+    return size
+
+
+def _turn_starts(messages: list[dict]) -> list[int]:
+    return [i for i, m in enumerate(messages) if m["role"] == "user"]
+
+
+def _drop_oldest_turn(chat: Chat) -> bool:
+    starts = _turn_starts(chat.messages)
+    if len(starts) < 2:
+        return False
+    del chat.messages[starts[0]:starts[1]]
+    chat.dropped_turns += 1
+    return True
+
+
+def _cut_results(chat: Chat, limit: int) -> bool:
+    changed = False
+    for index, message in enumerate(chat.messages):
+        if message["role"] != "tool":
+            continue
+        head, _, rest = message["content"].partition("\n")
+        body = rest[: -len(ds.RESULT_CLOSE)] if rest.endswith(ds.RESULT_CLOSE) else rest
+        if len(body) > limit:
+            message["content"] = f"{head}\n{ds.truncate(body, limit)}{ds.RESULT_CLOSE}"
+            chat.cut.add(index)
+            changed = True
+    return changed
+
+
+def dumps(messages: list[dict]) -> str:
+    return json.dumps(messages, ensure_ascii=False)
