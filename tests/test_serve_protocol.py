@@ -70,6 +70,14 @@ def test_request_becomes_the_trained_format():
     assert ds.parse_calls(chat.messages[2]["content"]) == [{"name": "Bash", "arguments": {"command": "ls", "timeout": 5}}]
 
 
+def test_system_messages_between_turns_are_not_turns():
+    body = conversation()
+    body["messages"].insert(1, {"role": "system", "content": "Keep answers short."})
+    assert [m["role"] for m in pr.to_chat(body).messages] == ["system", "user", "assistant", "tool", "assistant", "user"]
+    client = pr.to_chat(body, system_mode="client")
+    assert client.system_messages == 1 and client.messages[0]["content"].endswith("Keep answers short.")
+
+
 def test_client_system_mode_keeps_the_clients_prompt():
     chat = pr.to_chat(conversation(), system_mode="client")
     system = chat.messages[0]["content"]
@@ -78,7 +86,7 @@ def test_client_system_mode_keeps_the_clients_prompt():
 
 @pytest.mark.parametrize("body, message", [
     ({"messages": []}, "at least one message"),
-    ({"messages": [{"role": "system", "content": "x"}]}, "role must be"),
+    ({"messages": [{"role": "tool", "content": "x"}]}, "role must be"),
     ({"messages": [{"role": "user", "content": 5}]}, "content"),
 ])
 def test_malformed_requests_are_refused_with_the_reason(body, message):
@@ -184,6 +192,12 @@ def test_empty_and_cut_off_answers():
     reply.finish(Finished("length", 0, 3, None, 0.1))
     assert reply.message()["content"] == [{"type": "text", "text": ""}]
     assert reply.message()["stop_reason"] == "max_tokens"
+    # cut by the server's own cap, below the client's max_tokens: the turn ends (Claude Code
+    # would take max_tokens for its own limit and ask again and again)
+    capped = Reply("msg_z", "m", 3, CallSplitter(set()), capped=True)
+    capped.feed("a long answer")
+    capped.finish(Finished("length", 5, 3, 0.1, 0.2))
+    assert capped.message()["stop_reason"] == "end_turn" and capped.cut_at_cap
 
 
 def test_generation_markers_are_removed_from_a_training_template():

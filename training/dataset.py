@@ -305,12 +305,16 @@ def examples_from_store(store, *, max_chars: int = DEFAULT_MAX_CHARS, result_cha
                         validation_pct: int = DEFAULT_VALIDATION_PCT) -> tuple[list[Example], dict[str, int], int]:
     """(examples, skipped counts, duplicates) from every ingested session of a store."""
     examples: list[Example] = []
-    skipped = {"failed sessions": 0, "sessions without an answer": 0}
+    skipped = {"failed sessions": 0, "sessions without an answer": 0, "sessions of the local model": 0}
     seen: set[str] = set()
     duplicates = 0
+    local = _local_model_sessions(store)
     for row in sorted(store.sessions(), key=lambda r: r["id"]):
         if row.get("status") not in (None, "ingested"):
             skipped["failed sessions"] += 1
+            continue
+        if row["id"] in local:  # answered by `claude-rec serve`: the model must not learn from itself
+            skipped["sessions of the local model"] += 1
             continue
         session = store.session(row["id"])
         messages, tools, source = session_turns(session, result_chars)
@@ -337,6 +341,15 @@ def examples_from_store(store, *, max_chars: int = DEFAULT_MAX_CHARS, result_cha
             if e.session_id == chosen:
                 e.split = "validation"
     return examples, skipped, duplicates
+
+
+def _local_model_sessions(store) -> set[str]:
+    """Ids of Claude Code sessions that `claude-rec serve` answered (its `served` table)."""
+    try:
+        rows = store.conn.execute("SELECT DISTINCT client_session FROM served WHERE client_session IS NOT NULL")
+    except Exception:  # noqa: BLE001 - a store from before the table existed
+        return set()
+    return {r[0] for r in rows}
 
 
 def privacy_check(folder: Path) -> str:

@@ -83,8 +83,12 @@ def load_scenario(name_or_path: str | Path) -> dict:
     path = Path(name_or_path)
     if not path.suffix:
         path = SCENARIO_DIR / f"{path}.json"
-    scenario = json.loads(path.read_text(encoding="utf-8"))
-    scenario.setdefault("name", path.stem)
+    return with_defaults(json.loads(path.read_text(encoding="utf-8")), path.stem, str(path))
+
+
+def with_defaults(scenario: dict, name: str, where: str = "scenario") -> dict:
+    """A scenario dict with every optional key filled in (see tests/harness/README.md)."""
+    scenario.setdefault("name", name)
     scenario.setdefault("tui", "default")
     scenario.setdefault("permission_mode", "bypassPermissions")
     scenario.setdefault("size", [100, 30])
@@ -93,7 +97,7 @@ def load_scenario(name_or_path: str | Path) -> dict:
     scenario.setdefault("args", [])
     scenario.setdefault("env", {})
     if scenario["exit"] not in ("/exit", "ctrl-c", "ctrl-d"):
-        raise ValueError(f"{path}: exit must be /exit, ctrl-c or ctrl-d")
+        raise ValueError(f"{where}: exit must be /exit, ctrl-c or ctrl-d")
     for prompt in scenario["prompts"]:
         prompt.setdefault("turns", [])
     return scenario

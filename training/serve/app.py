@@ -55,9 +55,12 @@ def new_message_id() -> str:
 class Reply:
     """Splitter events -> the API's content blocks and stream events, for one message."""
 
-    def __init__(self, message_id: str, model: str, input_tokens: int, splitter: CallSplitter) -> None:
+    def __init__(self, message_id: str, model: str, input_tokens: int, splitter: CallSplitter,
+                 capped: bool = False) -> None:
         self.id, self.model, self.input_tokens = message_id, model, input_tokens
         self.splitter = splitter
+        self.capped = capped      # the server's cap, not the client's max_tokens, limits this answer
+        self.cut_at_cap = False
         self.content: list[dict] = []
         self.open_text: int | None = None  # index of the text block being streamed
         self.held_space = ""               # whitespace waiting for a visible character
@@ -99,6 +102,11 @@ class Reply:
             return "tool_use"
         if self.splitter.stopped is not None:
             return "stop_sequence"
+        if finished.reason == "length" and self.capped:
+            # Cut by --max-tokens-cap, below what the client allowed: Claude Code reads
+            # "max_tokens" as its own limit hit and asks again and again, then fails the turn.
+            self.cut_at_cap = True
+            return "end_turn"
         return "max_tokens" if finished.reason == "length" else "end_turn"
 
     def _events(self, items: list[Text | ToolUse]) -> list[tuple[str, dict]]:
@@ -207,8 +215,9 @@ class Server:
             raise RequestError("the request body must be a JSON object")
         return body
 
-    def prepare(self, body: dict) -> tuple[Chat, list[int], int]:
-        """(chat, prompt tokens, max_tokens) for a messages request, fitted to the context."""
+    def prepare(self, body: dict) -> tuple[Chat, list[int], int, bool]:
+        """(chat, prompt tokens, max_tokens, capped) for a messages request, fitted to the context;
+        capped: the server allows fewer tokens than the client asked for."""
         requested = body.get("max_tokens")
         if not isinstance(requested, int) or isinstance(requested, bool) or requested < 1:
             raise RequestError("max_tokens: a positive integer is required")
@@ -217,7 +226,7 @@ class Server:
         max_tokens = min(max_tokens, room)
         chat = to_chat(body, system_mode=self.config.system_mode)
         fit(chat, self.model.count, self.model.n_ctx - room)
-        return chat, self.model.tokens(chat.messages), max_tokens
+        return chat, self.model.tokens(chat.messages), max_tokens, max_tokens < requested
 
     @staticmethod
     def sampling(body: dict) -> dict:
@@ -234,12 +243,12 @@ class Server:
         started = time.perf_counter()
         try:
             body = await self.body(request)
-            chat, prompt, max_tokens = await asyncio.to_thread(self.prepare, body)
+            chat, prompt, max_tokens, capped = await asyncio.to_thread(self.prepare, body)
         except RequestError as exc:
             self.config.echo(f"POST /v1/messages 400 {exc}")
             return _error(400, "invalid_request_error", str(exc))
         stops = body.get("stop_sequences") if isinstance(body.get("stop_sequences"), list) else None
-        reply = Reply(new_message_id(), self.model_id, len(prompt), CallSplitter(chat.tool_names, stops))
+        reply = Reply(new_message_id(), self.model_id, len(prompt), CallSplitter(chat.tool_names, stops), capped)
         headers = {"request-id": "req_" + reply.id[4:], "x-claude-rec-model": self.model.name,
                    "x-claude-rec-context": chat.context_note() or "whole request"}
         cancel = threading.Event()
@@ -321,9 +330,12 @@ class Server:
              started: float) -> None:
         status = "ok" if finished and finished.reason != "cancelled" else "cancelled"
         ttft = finished.first_token_s if finished else None
-        line = (f"POST /v1/messages 200 {'stream' if stream else 'json'} in={reply.input_tokens} "
+        line = (f"POST /v1/messages 200 {'stream' if stream else 'json'} tools={len(chat.tool_names)} "
+                f"in={reply.input_tokens} "
                 f"out={reply.output_tokens} stop={reply.stop_reason} "
                 f"ttft={'-' if ttft is None else f'{ttft:.2f}s'} total={time.perf_counter() - started:.2f}s")
+        if reply.cut_at_cap:
+            line += f" [cut at --max-tokens-cap {self.config.max_tokens_cap}]"
         if chat.context_note():
             line += f" [{chat.context_note()}]"
         self.config.echo(line)
@@ -331,9 +343,11 @@ class Server:
             return
         row = {"id": reply.id, "model": self.model.name, "model_path": str(self.model.path),
                "requested_model": str(body.get("model") or ""), "client_session": _client_session(body),
-               "stream": int(stream), "system_mode": self.config.system_mode, "context": chat.context_note(),
+               "stream": int(stream), "system_mode": self.config.system_mode,
                "prompt": dumps(chat.messages), "response": dumps(reply.content), "stop_reason": reply.stop_reason,
                "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
+               "context": "; ".join(filter(None, [chat.context_note(), "cut at the server's cap" if reply.cut_at_cap
+                                                  else ""])),
                "first_token_ms": None if ttft is None else round(ttft * 1000, 1),
                "total_ms": round((time.perf_counter() - started) * 1000, 1), "status": status}
         threading.Thread(target=_log_exchange, args=(self.config.log_home, row, self.config.echo),

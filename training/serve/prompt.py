@@ -11,6 +11,8 @@ request is rewritten into exactly that:
 - user text: `<system-reminder>` blocks (context the CLI injects, not what the user typed, and
   absent from the training data) are removed; images become `[image]`.
 - assistant turns: text, then one call line per `tool_use`; thinking blocks are dropped.
+- system-role messages among the turns (newer CLIs send some): left out in `trained` mode,
+  added to the system turn in `client` mode.
 - `tool_result` blocks: one `tool` turn each, the tool's name looked up from its `tool_use` id,
   long results cut like the dataset cuts them.
 
@@ -43,6 +45,7 @@ class Chat:
     messages: list[dict]
     tool_names: set[str]
     dropped_turns: int = 0
+    system_messages: int = 0  # system-role messages among the turns (see to_chat)
     cut: set[int] = field(default_factory=set)  # indices of tool turns cut shorter
     notes: list[str] = field(default_factory=list)
 
@@ -99,15 +102,26 @@ def to_chat(body: dict, *, system_mode: str = "trained", result_chars: int = ds.
         system = ds.system_message(schemas)
     out: list[dict] = [{"role": "system", "content": system}]
     names: dict[str, str] = {}  # tool_use id -> tool name
+    system_seen = 0
     for index, message in enumerate(messages):
+        if isinstance(message, dict) and message.get("role") == "system":
+            # Newer CLIs put some of their instructions in system messages between the turns:
+            # part of the client's system prompt, kept only in `client` mode (on the system turn).
+            text = REMINDER_RE.sub("", system_text(message.get("content")) if isinstance(message.get("content"), list)
+                                   else str(message.get("content") or "")).strip()
+            if text and system_mode == "client":
+                out[0]["content"] += "\n\n" + text
+            system_seen += 1
+            continue
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            raise RequestError(f"messages.{index}: role must be 'user' or 'assistant'")
+            role = message.get("role") if isinstance(message, dict) else type(message).__name__
+            raise RequestError(f"messages.{index}: role must be 'user' or 'assistant', not {role!r}")
         blocks = _blocks(message.get("content"), index)
         if message["role"] == "assistant":
             _assistant(blocks, out, names)
         else:
             _user(blocks, out, names, result_chars)
-    return Chat(out, {s["function"]["name"] for s in schemas})
+    return Chat(out, {s["function"]["name"] for s in schemas}, system_messages=system_seen)
 
 
 def _blocks(content: Any, index: int) -> list[dict]:
