@@ -358,3 +358,16 @@ def test_api_key_is_required_when_set(base_model, tmp_path):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_sessions_answered_by_the_local_model_are_not_trained_on(store):
+    from claude_rec.training import fixtures
+    fixtures.populate(store, 6)
+    ids = sorted(r["id"] for r in store.sessions())
+    before, _, _ = ds.examples_from_store(store)
+    assert ids[0] in {e.session_id for e in before}
+    store.log_served({"id": "msg_1", "model": "m", "client_session": ids[0], "stream": 1, "prompt": "[]",
+                      "response": "[]", "status": "ok"})
+    after, skipped, _ = ds.examples_from_store(store)
+    assert ids[0] not in {e.session_id for e in after} and skipped["sessions of the local model"] == 1
+    assert {e.session_id for e in after} == {e.session_id for e in before} - {ids[0]}
