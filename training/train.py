@@ -41,6 +41,8 @@ RUN_FIELDS = {
     "dataset": "{dir, train, validation}",
     "options": "TrainOptions as given",
     "device, precision": "cpu/cuda, fp32/bf16",
+    "packing": "null, or {attention, rows, examples, row_tokens, padding}: packed rows of examples (packing.py)",
+    "world_size, processes": "training processes (accelerate launch), [{rank, pid, steps}]",
     "steps, train_loss, tokens_seen, tokens_per_s, seconds, peak_rss_mb": "training figures",
     "history": "Trainer log history (loss per step)",
     "checkpoint": "the checkpoint training resumed from, if any",
@@ -73,6 +75,7 @@ class TrainOptions:
     eval_prompts: int = 12
     export: bool = True
     promote: bool = True
+    packing: bool | None = None  # pack examples into rows of max_length tokens; None: on with CUDA
 
 
 def quiet() -> None:
@@ -128,7 +131,18 @@ def set_current(home: Path, run_dir: Path) -> None:
     os.replace(tmp, link)
 
 
+def _rank() -> int:
+    """This process's rank under `accelerate launch`/torchrun (0 when alone)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def _world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def _save(run_dir: Path, run: dict) -> None:
+    if _rank() != 0:  # under several processes, rank 0 owns the run record
+        return
     run["updated"] = now()
     ex.write_json(run_dir / "run.json", run)
 
@@ -156,8 +170,17 @@ def _peak_rss_mb() -> float:
 
 def train(home: Path, opts: TrainOptions | None = None, *, resume: str | None = None,
           echo: Callable[[str], None] = print, callbacks: tuple = ()) -> dict:
-    """Train (or resume) a run; evaluate, export and promote it. Returns the run record."""
+    """Train (or resume) a run; evaluate, export and promote it. Returns the run record.
+
+    Under `accelerate launch` (several processes, DDP) every process trains on its share of the
+    batches; rank 0 names the run, writes the record, the checkpoints and the adapter, then
+    evaluates, exports and promotes alone; the other ranks return after training."""
     home = Path(home)
+    if _world_size() > 1:
+        from accelerate import PartialState
+        PartialState()  # joins the process group now: the run id below is rank 0's
+        if _rank() != 0:
+            echo = lambda line: None  # noqa: E731 - rank 0 speaks for the run
     if resume:
         run_dir = models_dir(home) / resume
         run = load_run(run_dir)
@@ -174,6 +197,11 @@ def train(home: Path, opts: TrainOptions | None = None, *, resume: str | None = 
         while run_dir.exists():
             n += 1
             run_dir = models_dir(home) / f"{run_id}-{n}"
+        if _world_size() > 1:
+            import torch.distributed as dist
+            name = [run_dir.name]
+            dist.broadcast_object_list(name, src=0)
+            run_dir = models_dir(home) / name[0]
         run = {"id": run_dir.name, "status": "running", "created": now(), "options": asdict(opts),
                "base": {"spec": opts.base or "default", "kind": base.kind, "path": str(base.path), "name": base.name}}
     dataset_dir = Path(opts.dataset_dir) if opts.dataset_dir else ds.default_dir(home)
@@ -213,10 +241,18 @@ def _train(run_dir: Path, run: dict, opts: TrainOptions, train_rows: list[dict],
     from transformers.trainer_callback import PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
+    from . import packing as pk
+
     base = resolve_base(run["base"]["spec"] if run["base"]["spec"] != "default" else None)
     if base.kind == "gguf":
         echo(f"base: {base.path.name} (dequantized once into the cache; later runs reuse it)")
-    base_dir = hf_dir(base)
+    world = _world_size()
+    if world > 1:
+        from accelerate import PartialState
+        with PartialState().main_process_first():  # one process fills the base cache
+            base_dir = hf_dir(base)
+    else:
+        base_dir = hf_dir(base)
     run["base"]["hf_dir"] = str(base_dir)
     tokenizer = load_tokenizer(base_dir)
     template = training_template(tokenizer)
@@ -226,9 +262,14 @@ def _train(run_dir: Path, run: dict, opts: TrainOptions, train_rows: list[dict],
     if precision == "auto":
         precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp32") if cuda else \
             ("bf16" if cpu_has_bf16() else "fp32")
-    run.update(device="cuda" if cuda else "cpu", precision=precision)
+    packing = cuda if opts.packing is None else opts.packing
+    # Packed rows need a document-aware mask: flex attention's BlockMask on CUDA (block-sparse),
+    # a dense block-diagonal mask under sdpa on CPU (torch has no flex-attention backward on CPU).
+    attention = ("flex_attention" if cuda else "sdpa") if packing else None
+    run.update(device="cuda" if cuda else "cpu", precision=precision, world_size=world)
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32,
+                                                     **({"attn_implementation": attention} if attention else {}))
     except Exception as exc:  # noqa: BLE001
         raise ModelError(f"cannot load the base model from {base_dir}: {str(exc).splitlines()[0][:200]}") from None
     if cuda:
@@ -277,6 +318,20 @@ def _train(run_dir: Path, run: dict, opts: TrainOptions, train_rows: list[dict],
                          peft_config=peft_config, callbacks=[Progress(), *callbacks])
     trainer.remove_callback(PrinterCallback)  # our Progress line replaces its dict dumps
     peft_model = trainer.model
+    mask_hook = None
+    run["packing"] = None
+    if packing:
+        # TRL tokenized the chats (assistant-only labels, truncated to max_length): pack them into
+        # rows of max_length tokens, each row's sequences isolated by the document mask.
+        examples = trainer.train_dataset.select_columns(["input_ids", "labels"])
+        rows = pk.pack(examples, opts.max_length)
+        trainer.train_dataset = Dataset.from_list(rows)
+        trainer.data_collator = pk.PackedCollator(tokenizer.pad_token_id,
+                                                  length=opts.max_length if attention == "flex_attention" else None)
+        mask_hook = pk.enable_document_masking(peft_model)
+        run["packing"] = {"attention": attention if attention == "flex_attention" else "sdpa (dense 4D mask)",
+                          "rows": len(rows), "examples": len(examples), "row_tokens": opts.max_length,
+                          "padding": round(pk.padding_fraction(rows, opts.max_length), 4)}
     tokens_before = 0
     if checkpoint:
         try:
@@ -284,6 +339,8 @@ def _train(run_dir: Path, run: dict, opts: TrainOptions, train_rows: list[dict],
         except (OSError, ValueError):
             tokens_before = 0
     echo(f"training {run['id']}: {len(train_rows)} examples, {'cuda' if cuda else 'cpu'} {precision}"
+         + (f", packed into {run['packing']['rows']} rows of {opts.max_length} tokens" if packing else "")
+         + (f", {world} processes" if world > 1 else "")
          + (f", resuming from {checkpoint.name}" if checkpoint else ""))
     t0 = time.monotonic()
     out = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -295,7 +352,19 @@ def _train(run_dir: Path, run: dict, opts: TrainOptions, train_rows: list[dict],
                tokens_per_s=round(tokens / seconds, 1) if seconds else None, peak_rss_mb=round(_peak_rss_mb()),
                history=[{"step": h["step"], "loss": h["loss"]} for h in history])
     adapter = run_dir / "adapter"
-    trainer.save_model(str(adapter))
+    trainer.save_model(str(adapter))  # rank 0 only writes it
+    if mask_hook is not None:
+        mask_hook.remove()
+    if attention == "flex_attention":
+        model.set_attn_implementation("sdpa")  # evaluation generates: no packed rows there
+    if world > 1:
+        import torch.distributed as dist
+        processes: list = [None] * world
+        dist.all_gather_object(processes, {"rank": _rank(), "pid": os.getpid(), "steps": trainer.state.global_step})
+        run["processes"] = processes
+        if _rank() != 0:
+            run["status"] = "trained"
+            return  # rank 0 evaluates, exports and promotes
     run.setdefault("paths", {})["adapter"] = str(adapter)
     run["status"] = "trained"
     _save(run_dir, run)
