@@ -78,6 +78,13 @@ def test_system_messages_between_turns_are_not_turns():
     assert client.system_messages == 1 and client.messages[0]["content"].endswith("Keep answers short.")
 
 
+def test_side_requests_without_tools_keep_their_own_instructions():
+    body = {"system": "Write a 3-word title for this conversation as JSON {\"title\": ...}.",
+            "messages": [{"role": "user", "content": "fix the login bug"}]}
+    system = pr.to_chat(body).messages[0]["content"]
+    assert system.startswith("Write a 3-word title") and "<tools>" not in system
+
+
 def test_client_system_mode_keeps_the_clients_prompt():
     chat = pr.to_chat(conversation(), system_mode="client")
     system = chat.messages[0]["content"]

@@ -7,7 +7,9 @@ request is rewritten into exactly that:
 
 - `system`: by default the dataset's system prompt with the request's tools (`trained`); Claude
   Code's own system prompt (about 15k tokens) is not what a small model learned and would not
-  fit. `client` keeps the client's system text and appends the tools and the call format.
+  fit. `client` keeps the client's system text and appends the tools and the call format. A
+  request without tools (the CLI's side requests: a title, a summary) keeps its own system
+  prompt in both modes: there the instructions are the task.
 - user text: `<system-reminder>` blocks (context the CLI injects, not what the user typed, and
   absent from the training data) are removed; images become `[image]`.
 - assistant turns: text, then one call line per `tool_use`; thinking blocks are dropped.
@@ -94,6 +96,8 @@ def to_chat(body: dict, *, system_mode: str = "trained", result_chars: int = ds.
     if not isinstance(messages, list) or not messages:
         raise RequestError("messages: at least one message is required")
     schemas = tool_schemas(body.get("tools"))
+    if not schemas and system_text(body.get("system")).strip():
+        system_mode = "client"  # a side request (a title, a summary): its own instructions are the task
     if system_mode == "client":
         client = system_text(body.get("system")).strip()
         base = ds.system_message(schemas)
