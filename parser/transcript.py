@@ -20,6 +20,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
+from itertools import compress
+from operator import not_
 
 from .cast import CastReader, Event, Header, parse_size
 from .screen import ClaudeScreen
@@ -100,20 +103,31 @@ class TranscriptBuilder:
         return self.lines
 
     def _note_changes(self) -> None:
+        """Take in the rows changed since the last call (`screen.dirty`), with the time."""
         screen = self.screen
         asking = self._dialog is not None
-        for y in screen.dirty:
-            if y >= len(self._row_text):
-                continue
-            text = screen.row_text(y)
-            if text != self._row_text[y]:
-                if not self._row_text[y]:
-                    self._row_times[y] = [self.now, self.now]
+        dirty = screen.dirty
+        if dirty:
+            buffer, columns = screen.buffer, screen.columns
+            row_text, row_times, now = self._row_text, self._row_times, self.now
+            rows = len(row_text)
+            for y in dirty:
+                if y >= rows:
+                    continue
+                line = buffer.get(y)  # screen.row_text(y), inlined: this runs for every event
+                if line is None:
+                    text = ""
+                elif line[-1] == " " and len(line) == columns + 1:
+                    text = "".join(line).rstrip()
                 else:
-                    self._row_times[y] = [self._row_times[y][0], self.now]
-                self._row_text[y] = text
-                asking = asking or DIALOG_QUESTION.match(text) is not None
-        screen.dirty.clear()
+                    text = "".join(line[:columns]).rstrip()
+                old = row_text[y]
+                if text != old:
+                    row_times[y] = [row_times[y][0], now] if old else [now, now]
+                    row_text[y] = text
+                    if not asking and "Do you want to" in text:
+                        asking = DIALOG_QUESTION.match(text) is not None
+            dirty.clear()
         if asking:
             self._track_dialog()
 
@@ -205,16 +219,18 @@ class TranscriptBuilder:
         if self._row_text == self._alt_last_rows:
             return  # nothing on screen changed since the last frame
         self._alt_last_rows = list(self._row_text)
-        rows = drop_live_area(list(self._row_text))
-        frame = [Line(text, first, last) for text, (first, last) in zip(rows, self._row_times)
-                 if not is_transient(text)]
+        rows = drop_live_area(self._row_text)  # (a new list)
+        frame = list(compress(zip(rows, self._row_times), map(not_, map(is_transient, rows))))
         window = 2 * len(self._row_text)
         base = max(self._alt_start, len(self.lines) - window - self._alt_tail)  # stitch looks no further back
         self.lines[base:] = stitch(self.lines[base:], frame, self._alt_tail, window)
         self._alt_tail = len(frame)
 
 
-def stitch(doc: list[Line], frame: list[Line], tail: int, window: int) -> list[Line]:
+Row = tuple[str, list[float]]  # a row of a frame: its text, [first seen, last changed]
+
+
+def stitch(doc: list[Line], frame: list[Row], tail: int, window: int) -> list[Line]:
     """Lay a full-screen frame over the end of the document it shows a window of.
 
     `tail` is how many of the document's last lines the previous frame showed. The frame
@@ -224,40 +240,51 @@ def stitch(doc: list[Line], frame: list[Line], tail: int, window: int) -> list[L
     screen). From there on the document is the frame, and what lies beyond it stays.
     """
     tail_start = len(doc) - tail
-    written = [i for i in range(min(tail, len(frame))) if doc[tail_start + i].text]
-    unchanged = sum(1 for i in written if doc[tail_start + i].text == frame[i].text)
-    if written and unchanged == len(written):
+    written = unchanged = 0
+    if tail_start >= 0:
+        for old, (text, _) in zip(doc[tail_start:], frame):
+            if old.text:
+                written += 1
+                unchanged += old.text == text
+    else:
+        for i in range(min(tail, len(frame))):
+            if doc[tail_start + i].text:
+                written += 1
+                unchanged += doc[tail_start + i].text == frame[i][0]
+    if written and unchanged == written:
         start = tail_start  # the common case: nothing moved, rows were added or changed in place
     else:
         scrolled, scroll_score = _scrolled(doc, frame, window)
         in_place = _in_place(doc, frame, tail)
         start = in_place if in_place is not None and unchanged >= scroll_score else scrolled
     merged = doc[:start]
-    for i, line in enumerate(frame):
-        old = doc[start + i] if start + i < len(doc) else None
-        if old is not None and old.text and not line.text:
-            line = old  # a row blanked in place is a frame being drawn, not text taken back
-        elif old is not None and old.text:  # the same row, maybe changed: it was first seen then
-            line = Line(line.text, old.first_seen, old.last_changed if old.text == line.text else line.last_changed)
-        merged.append(line)
+    end = len(doc)
+    for i, (text, (first, last)) in enumerate(frame, start):
+        old = doc[i] if i < end else None
+        if old is not None and old.text:
+            # A row blanked in place is a frame being drawn, not text taken back; a row that
+            # is the same or changed in place was first seen then.
+            merged.append(old if not text or old.text == text else Line(text, old.first_seen, last))
+        else:
+            merged.append(Line(text, first, last))
     # Rows the frame no longer reaches (a menu or dialog opened over the bottom of the view)
     # are not taken as gone: they are kept.
     merged.extend(doc[start + len(frame):])
     return merged
 
 
-def _in_place(doc: list[Line], frame: list[Line], tail: int) -> int | None:
+def _in_place(doc: list[Line], frame: list[Row], tail: int) -> int | None:
     """The previous frame's start, if most of its written rows are still there, the same or
     changed in place (rows written where it had blanks say nothing either way)."""
     start = len(doc) - tail
-    pairs = [(doc[start + i].text, line.text) for i, line in enumerate(frame[:tail]) if doc[start + i].text]
+    pairs = [(doc[start + i].text, text) for i, (text, _) in enumerate(frame[:tail]) if doc[start + i].text]
     if not pairs:
         return start if tail else None
     alike = sum(1 for old, new in pairs if old == new or similar(old, new))
     return start if alike * 5 >= len(pairs) * 3 else None
 
 
-def _scrolled(doc: list[Line], frame: list[Line], window: int) -> tuple[int, int]:
+def _scrolled(doc: list[Line], frame: list[Row], window: int) -> tuple[int, int]:
     """Where the frame's rows match the document's end exactly, and how many do (0: nowhere)."""
     first = max(0, len(doc) - window)
     where: dict[str, list[int]] = {}
@@ -265,24 +292,27 @@ def _scrolled(doc: list[Line], frame: list[Line], window: int) -> tuple[int, int
         if doc[position].text:
             where.setdefault(doc[position].text, []).append(position)
     votes: Counter = Counter()
-    for i, line in enumerate(frame):
-        for position in where.get(line.text, ()) if line.text else ():
+    for i, (text, _) in enumerate(frame):
+        for position in where.get(text, ()) if text else ():
             if position - i >= first:
                 votes[position - i] += 1
     if not votes:
         return len(doc), 0
     best_score = max(votes.values())
     best = min(start for start, score in votes.items() if score == best_score)
-    both_written = sum(1 for i, line in enumerate(frame[: len(doc) - best]) if line.text and doc[best + i].text)
+    both_written = sum(1 for i, (text, _) in enumerate(frame[: len(doc) - best]) if text and doc[best + i].text)
     if best_score * 2 >= both_written:
         return best, best_score
     return len(doc), 0
 
 
+@lru_cache(maxsize=1 << 12)  # frames compare the same pairs of rows again and again
 def similar(a: str, b: str) -> bool:
     """Two states of the same screen line (not just two lines that look alike)."""
     if not a or not b:
         return False
+    if 2.0 * min(len(a), len(b)) / (len(a) + len(b)) < SIMILARITY:
+        return False  # real_quick_ratio(), without building the matcher
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     return matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY and \
         matcher.ratio() >= SIMILARITY

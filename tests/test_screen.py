@@ -20,6 +20,9 @@ CASES = {
     "alternate screen leaves the main screen intact": "main text\r\n\x1b[?1049h\x1b[2Jalt frame\x1b[?1049lafter",
     "synchronized output": "\x1b[?2026hframe one\x1b[?2026l\r\n\x1b[?2026hframe two\x1b[?2026l",
     "tabs and backspace": "a\tb\tc\r\nabc\x08\x08X",
+    "insert mode": "abcdef\r\x1b[4hXY日\x1b[4l\r\nline two",
+    "insert, delete and erase characters": "abcdefgh\r\x1b[2P\x1b[1X\x1b[4G\x1b[3@!\r\nwide 日本\x1b[1G\x1b[2P",
+    "erase to the start of the line and the screen": "first row\r\nsecond row\x1b[4D\x1b[1K\x1b[1J",
 }
 
 
@@ -51,5 +54,6 @@ def test_an_escape_sequence_split_across_events() -> None:
 def test_junk_never_raises() -> None:
     screen = ClaudeScreen(10, 3)
     screen.feed("\x1b[99999999999999999999A\x1b[;;;;H\x1b[5;1:2m\x1b\x1b\x1b[?1049h\x00\x7f\x1b[200~ok")
+    screen.feed("\x1b[3K\x1b[4J\x1b[99999999999999999999@\x1b[99999999999999999999P")  # pyte raised on the first two
     screen.feed("\x1b[" + "9" * 100000 + "X")
     assert "ok" in "".join(screen.rows())
