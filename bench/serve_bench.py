@@ -38,7 +38,7 @@ def request(i: int, max_tokens: int) -> dict:
         tools.append({"name": name, "description": f"The {name} tool.",
                       "input_schema": {"type": "object", "properties": known["properties"],
                                        "required": known["required"]}})
-    return {"model": "claude-local", "max_tokens": max_tokens, "temperature": 0, "tools": tools,
+    return {"model": "claude-local", "max_tokens": max_tokens, "tools": tools,  # greedy: the server default
             "messages": [{"role": "user", "content": f"Question {i}: what does a Python list comprehension do?"}]}
 
 
