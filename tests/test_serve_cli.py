@@ -77,3 +77,44 @@ def test_cli_answered_by_the_pipelines_model(tiny_run, claude_bin, tmp_path):
         rows = store.served(500)
     assert any(r["client_session"] == session_id for r in rows), [r["client_session"] for r in rows]
     assert result.cast.stat().st_size > 0  # recorded by claude-rec run as usual
+
+
+@pytest.fixture(scope="module")
+def tool_model(tmp_path_factory) -> Path:
+    """The run folder of the embedded model tuned to call tools the way the synthetic sessions do
+    (served from its quantized GGUF, listing only the tools of its training data)."""
+    return fixtures.tool_calling_model(tmp_path_factory.mktemp("tool-home")).parent.parent
+
+
+def content_blocks(entries: list[dict], role: str, kind: str) -> list[dict]:
+    return [b for e in entries if e.get("type") == role and isinstance(e["message"].get("content"), list)
+            for b in e["message"]["content"] if isinstance(b, dict) and b.get("type") == kind]
+
+
+def test_cli_runs_the_tool_call_the_local_model_makes(tool_model, claude_bin, tmp_path):
+    rec_home = tmp_path / "serve-home"
+    files = {"alpha_notes.py": "print('alpha')\n", "beta_data.txt": "beta\n"}
+    server = LocalServer(tool_model, tmp_path / "server", home=rec_home, extra=["--max-tokens-cap", "160"]).start()
+    try:
+        result = ServeDriver(scenario("serve-tools", ["list the files in this folder"], files=files), claude_bin,
+                             tmp_path / "run", server=server).run()
+    finally:
+        server.stop()
+    assert result.exit_status == 0, server.log()
+    assert "API Error" not in result.output, server.log()
+    assert any(stop == "tool_use" for _, stop in server.answers()), server.log()
+    # The CLI's own log: the call it ran is the model's, and its result answers that call's id.
+    entries = session_entries(result.home)
+    uses = content_blocks(entries, "assistant", "tool_use")
+    results = content_blocks(entries, "user", "tool_result")
+    assert uses and uses[0]["name"] == "Bash" and uses[0]["input"]["command"].split()[0] == "ls", uses
+    assert uses[0]["id"].startswith("toolu_")
+    first = next(r for r in results if r["tool_use_id"] == uses[0]["id"])
+    listing = first["content"] if isinstance(first["content"], str) else json.dumps(first["content"])
+    assert "alpha_notes.py" in listing and "beta_data.txt" in listing
+    # ... and the listing went back to the model, in a tool turn of the next request.
+    with Store.open(rec_home) as store:
+        prompts = [json.loads(r["prompt"]) for r in store.served(500)]
+    tool_turns = [m["content"] for p in prompts for m in p if m["role"] == "tool"]
+    assert any("alpha_notes.py" in t and t.startswith(ds.RESULT_OPEN) for t in tool_turns), tool_turns
+    assert "Bash(ls" in squash(result.output).replace(" ", "") or "Bash(ls" in result.output

@@ -85,6 +85,18 @@ def test_side_requests_without_tools_keep_their_own_instructions():
     assert system.startswith("Write a 3-word title") and "<tools>" not in system
 
 
+def test_only_the_tools_the_model_was_trained_on_are_listed():
+    body = conversation()
+    body["tools"] = [CUSTOM, BASH, {**BASH, "name": "ListAgents"}]
+    chat = pr.to_chat(body, known_tools={"Bash", "Read"})
+    system = chat.messages[0]["content"]
+    assert "Bash(" in system and "ListAgents" not in system and "mcp__notes__add" not in system
+    assert chat.unlisted == 2 and chat.tool_names == {"Bash", "ListAgents", "mcp__notes__add"}  # still callable
+    # none known among the offered: all are listed, sorted by name as in training
+    listed = pr.to_chat(body, known_tools={"Nothing"}).messages[0]["content"]
+    assert listed.index("Bash(") < listed.index("ListAgents(") < listed.index("mcp__notes__add(")
+
+
 def test_client_system_mode_keeps_the_clients_prompt():
     chat = pr.to_chat(conversation(), system_mode="client")
     system = chat.messages[0]["content"]

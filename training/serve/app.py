@@ -224,7 +224,7 @@ class Server:
         max_tokens = min(requested, self.config.max_tokens_cap)
         room = min(max(max_tokens, MIN_REPLY_ROOM), self.model.n_ctx // 2)
         max_tokens = min(max_tokens, room)
-        chat = to_chat(body, system_mode=self.config.system_mode)
+        chat = to_chat(body, system_mode=self.config.system_mode, known_tools=self.model.known_tools)
         fit(chat, self.model.count, self.model.n_ctx - room)
         return chat, self.model.tokens(chat.messages), max_tokens, max_tokens < requested
 
@@ -300,7 +300,7 @@ class Server:
             return _error(401, "authentication_error", "invalid x-api-key")
         try:
             body = await self.body(request)
-            chat = to_chat(body, system_mode=self.config.system_mode)
+            chat = to_chat(body, system_mode=self.config.system_mode, known_tools=self.model.known_tools)
             count = await asyncio.to_thread(self.model.count, chat.messages)
         except RequestError as exc:
             return _error(400, "invalid_request_error", str(exc))

@@ -56,13 +56,15 @@ def env_lines(host: str, port: int, api_key: str | None) -> list[str]:
               help="Most tokens one answer may have, whatever the client asks.")
 @click.option("--system", "system_mode", type=click.Choice(["trained", "client"]), default="trained",
               show_default=True, help="System prompt: the one the model was trained with, or the client's.")
+@click.option("--all-tools", is_flag=True,
+              help="List every tool the client offers in the prompt, not only those the model was trained on.")
 @click.option("--log/--no-log", default=True, show_default=True,
               help="Log each exchange to the store (table `served`).")
 @click.option("--print-env", is_flag=True, help="Print the environment for `claude` against this server, and exit.")
 @click.pass_context
 def serve_command(ctx: click.Context, model_spec: str, adapter: Path | None, host: str, port: int,
-                  api_key: str | None, n_ctx: int, max_tokens_cap: int, system_mode: str, log: bool,
-                  print_env: bool) -> None:
+                  api_key: str | None, n_ctx: int, max_tokens_cap: int, system_mode: str, all_tools: bool,
+                  log: bool, print_env: bool) -> None:
     """Serve the local model as an Anthropic Messages API, for `claude` itself.
 
     \b
@@ -79,8 +81,9 @@ def serve_command(ctx: click.Context, model_spec: str, adapter: Path | None, hos
     from .app import create_app
     from .model import LocalModel, ModelNotFound, resolve
     try:
-        path, run_adapter, name = resolve(model_spec, home)
-        model = LocalModel(path, adapter=adapter or run_adapter, n_ctx=n_ctx, name=name)
+        path, run_adapter, name, known_tools = resolve(model_spec, home)
+        model = LocalModel(path, adapter=adapter or run_adapter, n_ctx=n_ctx, name=name,
+                           known_tools=None if all_tools else known_tools)
     except ModelNotFound as exc:
         raise click.ClickException(str(exc)) from None
     except (ValueError, RuntimeError) as exc:  # llama.cpp could not load it
@@ -89,7 +92,8 @@ def serve_command(ctx: click.Context, model_spec: str, adapter: Path | None, hos
                          log_home=home if log else None)
     app = create_app(model, config)
     import uvicorn
-    click.echo(f"claude-rec serve: {name} ({path}), context {model.n_ctx} tokens, "
+    listed = ", ".join(sorted(model.known_tools)) if model.known_tools else "all the client offers"
+    click.echo(f"claude-rec serve: {name} ({path}), context {model.n_ctx} tokens, tools listed: {listed}, "
                f"on http://{host}:{port}; Ctrl-C stops", err=True)
     for line in env_lines(host, port, api_key):
         click.echo(f"  {line}", err=True)

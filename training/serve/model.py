@@ -41,8 +41,21 @@ class Finished:
     seconds: float
 
 
-def resolve(spec: str | None, home: Path) -> tuple[Path, Path | None, str]:
-    """(gguf, adapter gguf or None, display name) for `--model current|RUN_DIR|FILE.gguf`."""
+def trained_tools(run: dict) -> set[str] | None:
+    """Names of the tools in a run's training data (its dataset's `tools` column), if readable."""
+    names: set[str] = set()
+    try:
+        with open(Path(run["dataset"]["dir"]) / "train.jsonl", encoding="utf-8") as f:
+            for line in f:
+                names.update(t["function"]["name"] for t in json.loads(line).get("tools") or [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return names or None
+
+
+def resolve(spec: str | None, home: Path) -> tuple[Path, Path | None, str, set[str] | None]:
+    """(gguf, adapter gguf or None, display name, tools it was trained on or None) for
+    `--model current|RUN_DIR|FILE.gguf`."""
     spec = spec or "current"
     if spec == "current":
         run_dir = Path(home) / "models" / "current"
@@ -57,11 +70,11 @@ def resolve(spec: str | None, home: Path) -> tuple[Path, Path | None, str]:
         with open(path, "rb") as f:
             if f.read(4) != b"GGUF":
                 raise ModelNotFound(f"{path} is not a GGUF file")
-        return path, None, path.stem
+        return path, None, path.stem, None
     raise ModelNotFound(f"{path}: no such model file or run folder")
 
 
-def _from_run(run_dir: Path) -> tuple[Path, Path | None, str]:
+def _from_run(run_dir: Path) -> tuple[Path, Path | None, str, set[str] | None]:
     try:
         run = json.loads((run_dir / "run.json").read_text())
     except (OSError, ValueError):
@@ -71,7 +84,7 @@ def _from_run(run_dir: Path) -> tuple[Path, Path | None, str]:
         value = export.get(key)
         path = Path(value["path"] if isinstance(value, dict) else value) if value else None
         if path and path.is_file():
-            return path, None, run.get("id") or run_dir.name
+            return path, None, run.get("id") or run_dir.name, trained_tools(run)
     raise ModelNotFound(f"run {run_dir.name} has no exported GGUF (status {run.get('status')})")
 
 
@@ -92,12 +105,13 @@ class LocalModel:
     """A loaded GGUF: render, count, and stream completions."""
 
     def __init__(self, path: Path, *, adapter: Path | None = None, n_ctx: int = DEFAULT_CTX,
-                 name: str | None = None, threads: int | None = None) -> None:
+                 name: str | None = None, threads: int | None = None, known_tools: set[str] | None = None) -> None:
         import llama_cpp
         ex.silence_llama()
         self.path = Path(path)
         self.adapter = Path(adapter) if adapter else None
         self.name = name or self.path.stem
+        self.known_tools = known_tools  # the tools its training data used (None: not known)
         kwargs = {"lora_path": str(self.adapter)} if self.adapter else {}
         self.llm = llama_cpp.Llama(model_path=str(self.path), n_ctx=n_ctx, verbose=False, seed=0,
                                    n_threads=threads or max(1, min(8, os.cpu_count() or 1)), **kwargs)

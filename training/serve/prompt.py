@@ -5,7 +5,8 @@ the tools one line each, assistant calls as `<tool_call>{...}</tool_call>` lines
 result in a `tool` turn as `<tool_response>{"name", "is_error"}\\n...</tool_response>`. The
 request is rewritten into exactly that:
 
-- `system`: by default the dataset's system prompt with the request's tools (`trained`); Claude
+- `system`: by default the dataset's system prompt with the request's tools (`trained`; only
+  those the model was trained on, when its run says which: `listed_tools`); Claude
   Code's own system prompt (about 15k tokens) is not what a small model learned and would not
   fit. `client` keeps the client's system text and appends the tools and the call format. A
   request without tools (the CLI's side requests: a title, a summary) keeps its own system
@@ -48,6 +49,7 @@ class Chat:
     tool_names: set[str]
     dropped_turns: int = 0
     system_messages: int = 0  # system-role messages among the turns (see to_chat)
+    unlisted: int = 0         # offered tools left out of the prompt (see listed_tools)
     cut: set[int] = field(default_factory=set)  # indices of tool turns cut shorter
     notes: list[str] = field(default_factory=list)
 
@@ -75,6 +77,16 @@ def tool_schemas(tools: list[dict] | None) -> list[dict]:
     return out
 
 
+def listed_tools(offered: list[dict], known: set[str] | None) -> list[dict]:
+    """The tools the prompt lists, sorted by name as in training. A model knows the tools its
+    training data used: Claude Code offers a dozen more (ListAgents, TaskCreate, ...), and a small
+    model shown names it never learned picks among them at random. So when the tools the model
+    was trained on are known, only those of the request are listed (all of them if none is).
+    A call to any tool the request offers is still accepted."""
+    chosen = [t for t in offered if known is None or t["function"]["name"] in known] or offered
+    return sorted(chosen, key=lambda t: t["function"]["name"])
+
+
 def _first_sentence(text: str, limit: int = 100) -> str:
     text = " ".join(text.split())
     end = text.find(". ")
@@ -90,12 +102,15 @@ def system_text(system: Any) -> str:
     return system if isinstance(system, str) else ""
 
 
-def to_chat(body: dict, *, system_mode: str = "trained", result_chars: int = ds.DEFAULT_RESULT_CHARS) -> Chat:
-    """Translate a Messages request body; raises RequestError on a malformed one."""
+def to_chat(body: dict, *, system_mode: str = "trained", result_chars: int = ds.DEFAULT_RESULT_CHARS,
+            known_tools: set[str] | None = None) -> Chat:
+    """Translate a Messages request body; raises RequestError on a malformed one. `known_tools`:
+    list only these of the request's tools in the prompt (see `listed_tools`)."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestError("messages: at least one message is required")
-    schemas = tool_schemas(body.get("tools"))
+    offered = tool_schemas(body.get("tools"))
+    schemas = listed_tools(offered, known_tools)
     if not schemas and system_text(body.get("system")).strip():
         system_mode = "client"  # a side request (a title, a summary): its own instructions are the task
     if system_mode == "client":
@@ -125,7 +140,8 @@ def to_chat(body: dict, *, system_mode: str = "trained", result_chars: int = ds.
             _assistant(blocks, out, names)
         else:
             _user(blocks, out, names, result_chars)
-    return Chat(out, {s["function"]["name"] for s in schemas}, system_messages=system_seen)
+    return Chat(out, {s["function"]["name"] for s in offered}, system_messages=system_seen,
+                unlisted=len(offered) - len(schemas))
 
 
 def _blocks(content: Any, index: int) -> list[dict]:
