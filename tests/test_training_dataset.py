@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from claude_rec.parser.store import Store
 from claude_rec.recorder.cli import cli
 from claude_rec.training import dataset as ds
+from claude_rec.training import evaluate as ev
 from claude_rec.training import fixtures
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -112,6 +113,49 @@ def test_build_split_dedup_and_export(store, tmp_path):
             if c["from"] == "function_call":
                 assert "name" in json.loads(c["value"])
         assert isinstance(json.loads(row["tools"]), list)
+
+
+def test_held_out_fixture_sessions_ask_for_arguments_no_training_session_has(tmp_path):
+    with Store.open(tmp_path / "home") as store:
+        fixtures.populate(store, 40)
+        out = ds.default_dir(store.home)
+        ds.build(store, out)
+    train_rows, val_rows = ds.load(out, "train"), ds.load(out, "validation")
+    assert not {r["session_id"] for r in train_rows} & {r["session_id"] for r in val_rows}
+    prompts = ev.call_prompts(val_rows)
+    constant = {"ls", "git status --short"}  # the same call whatever the project
+    varying = [(p, e) for p, e in prompts if ds.key_argument(e["arguments"])[1] not in constant]
+    assert len(varying) >= 8 and ev.unseen(prompts, train_rows) == varying
+    for p, e in prompts:  # the key argument can be read off the request
+        value = ds.key_argument(e["arguments"])[1]
+        request = p[-1]["content"]
+        assert e["name"] in p[0]["content"]  # the system turn lists the tool
+        if e["name"] in ("Read", "Write", "Edit"):
+            assert value.startswith(fixtures.CWD + "/") and value[len(fixtures.CWD) + 1:] in request
+        elif e["name"] == "Glob":
+            assert value.removeprefix("**/*") in request
+        elif e["name"] == "Grep":
+            assert value in request
+        elif value not in constant:
+            assert value.split()[-2 if value.endswith(" -q") else -1] in request
+
+
+def test_next_call_accuracy_compares_the_tool_and_its_key_argument():
+    want = {"name": "Bash", "arguments": {"command": "ls src", "description": "List src"}}
+    assert ev.same_call(want, {"name": "Bash", "arguments": {"description": "other", "command": " ls src "}})
+    assert not ev.same_call(want, {"name": "Bash", "arguments": {"command": "ls"}})
+    assert not ev.same_call(want, {"name": "Read", "arguments": {"command": "ls src"}})
+    assert not ev.same_call(want, None)
+    # the expected key argument is looked up in the reply, whatever other key arguments it has
+    grep = {"name": "Grep", "arguments": {"pattern": "retry", "path": "/p"}}
+    assert ev.same_call(grep, {"name": "Grep", "arguments": {"path": "/elsewhere", "pattern": "retry"}})
+    # no key argument: all arguments, key order and spacing aside
+    todo = {"name": "TodoWrite", "arguments": {"todos": [{"a": 1, "b": 2}]}}
+    assert ev.same_call(todo, {"name": "TodoWrite", "arguments": {"todos": [{"b": 2, "a": 1}]}})
+    replies = ['Listing src.\n<tool_call>{"name": "Bash", "arguments": {"command": "ls src"}}</tool_call>',
+               '<tool_call>{"name": "Bash", "arguments": {"command": "ls"}}</tool_call>', "I can't.",
+               '<tool_call>{"name": "Bash", "arguments": {"command": "ls src"</tool_call>']  # malformed
+    assert ev.score(replies, [want] * 4) == {"prompts": 4, "tool_call_rate": 0.5, "next_call_accuracy": 0.25}
 
 
 def test_too_small_dataset_is_refused(tmp_path):

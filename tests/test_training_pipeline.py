@@ -17,6 +17,7 @@ from transformers import TrainerCallback  # noqa: E402
 
 from claude_rec.parser.store import Store  # noqa: E402
 from claude_rec.training import dataset as ds  # noqa: E402
+from claude_rec.training import evaluate as ev  # noqa: E402
 from claude_rec.training import export as ex  # noqa: E402
 from claude_rec.training import fixtures, models  # noqa: E402
 from claude_rec.training.train import TrainError, TrainOptions, load_run, train  # noqa: E402
@@ -113,10 +114,30 @@ def test_cli_bad_base_is_one_line(tmp_path, home):
 
 @pytest.mark.slow
 def test_embedded_model_learns_to_call_tools(home):
-    run = train(home, TrainOptions(max_steps=10, eval_prompts=6, learning_rate=4e-4, promote=False),
-                echo=print)
+    """The demo's recipe (fixtures.RECIPE: LoRA on all linear layers, a few dozen steps) on the
+    embedded SmolLM2: the quantized GGUF, in llama.cpp, calls the right tool with the right key
+    argument on held-out prompts (validation sessions, arguments no training example has); the
+    base model does not."""
+    run = train(home, TrainOptions(**fixtures.RECIPE, eval_prompts=4, promote=False), echo=print)
     base, tuned, quant = run["eval"]["base"], run["eval"]["tuned"], run["eval"]["quantized"]
     assert tuned["val_loss"] < base["val_loss"]
-    assert tuned["tool_call_rate"] > base["tool_call_rate"]
     assert run["export"]["quantized"]["type"] == "Q8_0"  # 576 is not a multiple of 256
-    assert quant["tool_call_rate"] >= tuned["tool_call_rate"] - 1 / 6  # survives quantization
+    assert quant["tool_call_rate"] >= tuned["tool_call_rate"] - 1 / quant["prompts"]  # survives quantization
+
+    train_rows = ds.load(ds.default_dir(home), "train")
+    synthetic = {fixtures.session_id_of(i) for i in range(40)}
+    held_out = [r for r in ds.load(ds.default_dir(home), "validation") if r["session_id"] in synthetic]
+    prompts = ev.unseen(ev.call_prompts(held_out), train_rows)
+    assert len(prompts) >= 8 and not {r["session_id"] for r in held_out} & {r["session_id"] for r in train_rows}
+    tuned_q = ev.evaluate_gguf(Path(run["export"]["quantized"]["path"]), prompts)
+    base_q = ev.evaluate_gguf(Path(run["base"]["path"]), prompts)  # the embedded GGUF, untuned
+    for sample in tuned_q["samples"]:
+        print(f"{sample['prompt']!r:45} -> {sample['reply'].splitlines()[-1][:150]!r}")
+    print(f"held-out prompts: {len(prompts)}; base GGUF {base_q['tool_call_rate']:.2f} / "
+          f"{base_q['next_call_accuracy']:.2f}, tuned Q8_0 {tuned_q['tool_call_rate']:.2f} / "
+          f"{tuned_q['next_call_accuracy']:.2f} (tool-call rate / next-call accuracy)")
+    assert base_q["next_call_accuracy"] <= 0.2
+    assert tuned_q["tool_call_rate"] >= 0.9
+    # Measured here: 0.42 to 0.50 on unseen arguments after the recipe's 24 steps (a 40-step GPU
+    # sweep reached 0.94); the bar is set below that, well above the base.
+    assert tuned_q["next_call_accuracy"] >= 0.3 and tuned_q["next_call_accuracy"] >= base_q["next_call_accuracy"] + 0.25

@@ -1,6 +1,7 @@
 """CLI commands of the training stage: `dataset build|export`, `train`, `demo` (thin layers)."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import dataset as ds
+from .fixtures import RECIPE
 
 
 def _home(ctx: click.Context) -> Path:
@@ -84,6 +86,9 @@ def _train_options(func):
         click.option("--max-length", type=int, default=1024, show_default=True),
         click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True),
         click.option("--save-steps", type=int, default=10, show_default=True, help="Checkpoint every N steps."),
+        click.option("--packing/--no-packing", default=None,
+                     help="Pack examples into rows of --max-length tokens, each sequence masked off from the "
+                          "others (--batch-size then counts rows) [default: on with CUDA, off on CPU]."),
         click.option("--no-export", is_flag=True, help="Stop after training and evaluation."),
     ]
     for option in reversed(options):
@@ -92,12 +97,12 @@ def _train_options(func):
 
 
 def _options(home: Path, base, dataset_name, max_steps, epochs, batch_size, learning_rate, lora_r, max_length,
-             precision, save_steps, no_export):
+             precision, save_steps, no_export, packing=None):
     from .train import TrainOptions
     return TrainOptions(base=base, dataset_dir=str(ds.default_dir(home, dataset_name)), max_steps=max_steps,
                         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, lora_r=lora_r,
                         lora_alpha=2 * lora_r, max_length=max_length, precision=precision, save_steps=save_steps,
-                        export=not no_export)
+                        export=not no_export, packing=packing)
 
 
 @click.command("train")
@@ -115,7 +120,7 @@ def train_command(ctx: click.Context, resume: str | None, demo: bool, build: boo
     """
     home = _home(ctx)
     if demo:
-        ctx.invoke(demo_command, max_steps=kw["max_steps"] if kw["max_steps"] > 0 else 12)
+        ctx.invoke(demo_command, **({"max_steps": kw["max_steps"]} if kw["max_steps"] > 0 else {}))
         return
     from .models import ModelError, resolve_base
 
@@ -123,7 +128,7 @@ def train_command(ctx: click.Context, resume: str | None, demo: bool, build: boo
         resolve_base(kw["base"])  # a bad base is one line of error before anything else happens
     except ModelError as exc:
         _fail(str(exc))
-    if build and not resume:
+    if build and not resume and os.environ.get("RANK", "0") == "0":  # under accelerate launch: rank 0 builds
         from claude_rec.parser.store import Store
         from claude_rec.parser.store_commands import ingest_paths
 
@@ -149,13 +154,16 @@ def _run_training(home: Path, opts, resume: str | None = None) -> dict:
 
 
 @click.command("demo")
-@click.option("--max-steps", type=int, default=12, show_default=True)
+@click.option("--max-steps", type=int, default=RECIPE["max_steps"], show_default=True)
+@click.option("--learning-rate", type=float, default=RECIPE["learning_rate"], show_default=True)
+@click.option("--batch-size", type=int, default=RECIPE["batch_size"], show_default=True)
 @click.option("--fixtures", type=int, default=48, show_default=True, help="Synthetic sessions added to the samples.")
 @click.option("--base", metavar="PATH_OR_DEFAULT")
 @click.option("--data", "data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Recordings and logs to ingest [default: the repository's data/samples].")
 @click.pass_context
-def demo_command(ctx: click.Context, max_steps: int, fixtures: int, base: str | None, data_dir: Path | None) -> None:
+def demo_command(ctx: click.Context, max_steps: int, learning_rate: float, batch_size: int, fixtures: int,
+                 base: str | None, data_dir: Path | None) -> None:
     """The whole pipeline in minutes: samples + fixtures → store → dataset → short fine-tune of the
     embedded model → evaluation → GGUF → quantized → a reply from llama.cpp."""
     from claude_rec.parser.store import Store
@@ -183,9 +191,12 @@ def demo_command(ctx: click.Context, max_steps: int, fixtures: int, base: str | 
     click.echo(result.line())
     exported = ds.export(result.directory, result.directory / "export")
     click.echo(f"exported: {exported[0].parent}")
-    opts = TrainOptions(base=base, dataset_dir=str(result.directory), max_steps=max_steps, eval_prompts=8)
+    opts = TrainOptions(base=base, dataset_dir=str(result.directory), max_steps=max_steps,
+                        learning_rate=learning_rate, batch_size=batch_size, eval_prompts=8)
     run = _run_training(home, opts)
     run_dir = home / "models" / run["id"]
+    click.echo("")
+    _eval_table(run, click.echo)
     click.echo("")
     click.echo(f"demo done in {time.monotonic() - t0:.0f} s. Everything is under {home}:")
     click.echo(f"  store      {home / 'claude-rec.db'}")
@@ -202,6 +213,19 @@ def demo_command(ctx: click.Context, max_steps: int, fixtures: int, base: str | 
         click.echo(f"  reply      {gen.get('prompt')!r} -> {gen.get('reply', '')[:160]!r}")
     click.echo(f"  current    {home / 'models' / 'current'} -> "
                f"{'this run' if run.get('current') else 'unchanged'}")
+
+
+def _eval_table(run: dict, echo) -> None:
+    """Base (adapter off) and tuned in transformers, the quantized GGUF in llama.cpp, on the same
+    held-out prompts (the validation sessions' calls; a synthetic one's arguments are in no
+    training session: fixtures.HELD_OUT)."""
+    evals = run.get("eval") or {}
+    prompts = max((e.get("prompts") or 0 for e in evals.values() if isinstance(e, dict)), default=0)
+    echo(f"held-out prompts ({prompts}):  tool-call rate  next-call accuracy")
+    for name, label in (("base", "base model"), ("tuned", "tuned"), ("quantized", "quantized (GGUF)")):
+        e = evals.get(name) or {}
+        rate, acc = e.get("tool_call_rate"), e.get("next_call_accuracy")
+        echo(f"  {label:18s}  {'-' if rate is None else f'{rate:.0%}':>14s}  {'-' if acc is None else f'{acc:.0%}':>18s}")
 
 
 def _samples_dir() -> Path | None:

@@ -31,12 +31,50 @@ def call_prompts(rows: list[dict], limit: int | None = None) -> list[tuple[list[
     return out[:limit] if limit else out
 
 
+def unseen(prompts: list[tuple[list[dict], dict]], train_rows: list[dict]) -> list[tuple[list[dict], dict]]:
+    """The prompts whose expected key argument (tool and value) no training call has: what the
+    model can only get right by generalizing, not by remembering."""
+    seen = {json.dumps([c["name"], key_argument(c["arguments"])], sort_keys=True, default=str)
+            for row in train_rows for m in row["messages"] if m["role"] == "assistant"
+            for c in parse_calls(m["content"])}
+    return [(p, e) for p, e in prompts
+            if json.dumps([e["name"], key_argument(e["arguments"])], sort_keys=True, default=str) not in seen]
+
+
+def evaluate_gguf(path: Path, prompts: list[tuple[list[dict], dict]], *, lora: Path | None = None,
+                  max_tokens: int = 96) -> dict:
+    """Tool-call rate and next-call accuracy of a GGUF (llama.cpp, greedy) on (conversation, expected call) prompts."""
+    from . import export as ex
+    llm = ex.load_llama(Path(path), lora=lora)
+    try:
+        replies = [ex.generate(llm, p, max_tokens=max_tokens) for p, _ in prompts]
+    finally:
+        del llm
+    result = score(replies, [e for _, e in prompts])
+    result["samples"] = [{"prompt": p[-1]["content"], "expected": e, "reply": r} for (p, e), r in zip(prompts, replies)]
+    return result
+
+
+def _norm(value):
+    """An argument value as compared: strings without surrounding whitespace; anything else as
+    canonical JSON (sorted keys, no spacing), so key order and spacing never decide a match."""
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def same_call(expected: dict, got: dict | None) -> bool:
-    if not got or got["name"] != expected["name"]:
+    """Same tool, and the expected call's key argument (command, file_path, pattern, ...) has the
+    same value in the reply's call, whatever else either call holds; a call without any key
+    argument must match on all its arguments."""
+    if not got or got.get("name") != expected["name"]:
         return False
+    arguments = got.get("arguments") if isinstance(got.get("arguments"), dict) else {}
     want = key_argument(expected["arguments"])
-    have = key_argument(got["arguments"])
-    return want == have
+    if want is None:
+        return _norm(arguments) == _norm(expected["arguments"])
+    key, value = want
+    return key in arguments and _norm(arguments[key]) == _norm(value)
 
 
 def score(replies: list[str], expected: list[dict]) -> dict:

@@ -54,6 +54,11 @@ RUN_FIELDS = {
 }
 
 
+# LoRA on every linear layer: on SmolLM2-135M with the synthetic sessions, attention-only
+# adapters reached 44 % next-call accuracy after 60 steps where all-linear reached 88 % (fixtures.py).
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
 class TrainError(Exception):
     """Training cannot go on: one line for the user."""
 
@@ -291,7 +296,7 @@ def _train(run_dir: Path, run: dict, opts: TrainOptions, train_rows: list[dict],
         eval_strategy="no", remove_unused_columns=True,
     )
     peft_config = LoraConfig(r=opts.lora_r, lora_alpha=opts.lora_alpha, lora_dropout=0.0,
-                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM")
+                             target_modules=LORA_TARGETS, task_type="CAUSAL_LM")
     train_ds = Dataset.from_list([{"messages": r["messages"]} for r in train_rows])
 
     class Progress(TrainerCallback):
