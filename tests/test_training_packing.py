@@ -196,16 +196,16 @@ def test_training_with_packing_on_cpu(tiny_home, monkeypatch):
 
     monkeypatch.setattr(packing, "attention_mask", spy)
     lines: list[str] = []
-    run = train(home, TrainOptions(base=str(tiny), max_steps=2, batch_size=2, max_length=512, packing=True,
+    run = train(home, TrainOptions(base=str(tiny), max_steps=2, batch_size=2, max_length=2048, packing=True,
                                    export=False, promote=False, eval_prompts=1, save_steps=100), echo=lines.append)
     assert run["status"] == "done" and run["steps"] == 2
     info = run["packing"]
-    assert info["attention"] == "sdpa (dense 4D mask)" and info["row_tokens"] == 512
+    assert info["attention"] == "sdpa (dense 4D mask)" and info["row_tokens"] == 2048
     assert info["examples"] == run["dataset"]["train"] and 0 < info["rows"] < info["examples"]
     assert info["padding"] < 0.3
-    assert 0 < run["tokens_seen"] <= 2 * 2 * 512  # non-padding tokens of 2 steps of 2 rows
+    assert 0 < run["tokens_seen"] <= 2 * 2 * 2048  # non-padding tokens of 2 steps of 2 rows
     assert all(h["loss"] == h["loss"] and h["loss"] > 0 for h in run["history"])  # finite
-    assert any(f"packed into {info['rows']} rows of 512 tokens" in line for line in lines)
+    assert any(f"packed into {info['rows']} rows of 2048 tokens" in line for line in lines)
     # every training forward got the document mask (not only the 2D padding mask)
     assert len(masks) == 2 and all(shape[0] == 2 and impl == "sdpa" and docs >= 2 for shape, impl, docs in masks)
     assert (home / "models" / run["id"] / "adapter" / "adapter_config.json").is_file()
