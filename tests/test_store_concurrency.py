@@ -97,6 +97,7 @@ def test_writers_and_a_reader_at_once(tmp_path: Path, isolated_home: Path, monke
     assert reader.returncode == 0, reader_err
     assert json.loads(reader_out)["reads"] > 0
 
+    from claude_rec.parser.migrations import migrations
     from claude_rec.parser.store import Store
 
     with Store(db) as store:
@@ -106,7 +107,9 @@ def test_writers_and_a_reader_at_once(tmp_path: Path, isolated_home: Path, monke
         assert store.conn.execute("SELECT count(*) FROM tool_calls").fetchone()[0] == \
             store.conn.execute("SELECT count(*) FROM tool_results").fetchone()[0]
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert store.conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == 1
+        # every migration applied exactly once, though several processes opened the new store at once
+        applied = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations")]
+        assert sorted(applied) == sorted(m.name for m in migrations._migrations)
         # The full-text index agrees with the table (no rows left behind by the replaced sessions).
         fts = store.conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'hello'").fetchone()[0]
         plain = store.conn.execute("SELECT count(*) FROM messages WHERE text LIKE '%hello%'").fetchone()[0]
