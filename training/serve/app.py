@@ -61,6 +61,8 @@ class Reply:
         self.splitter = splitter
         self.capped = capped      # the server's cap, not the client's max_tokens, limits this answer
         self.cut_at_cap = False
+        self.stop_reason: str | None = None  # set by finish()
+        self.output_tokens = 0
         self.content: list[dict] = []
         self.open_text: int | None = None  # index of the text block being streamed
         self.held_space = ""               # whitespace waiting for a visible character
