@@ -61,7 +61,8 @@ class Reply:
         self.splitter = splitter
         self.capped = capped      # the server's cap, not the client's max_tokens, limits this answer
         self.cut_at_cap = False
-        self.stop_reason: str | None = None  # set by finish()
+        self.finished: Finished | None = None  # set by finish()
+        self.stop_reason: str | None = None
         self.output_tokens = 0
         self.content: list[dict] = []
         self.open_text: int | None = None  # index of the text block being streamed
@@ -87,6 +88,7 @@ class Reply:
             events += [("content_block_start", {"type": "content_block_start", "index": 0,
                                                 "content_block": {"type": "text", "text": ""}}),
                        ("content_block_stop", {"type": "content_block_stop", "index": 0})]
+        self.finished = finished
         self.stop_reason = self._stop_reason(finished)
         self.output_tokens = finished.output_tokens
         delta = {"stop_reason": self.stop_reason, "stop_sequence": self.splitter.stopped}
@@ -257,45 +259,45 @@ class Server:
         params = {"max_tokens": max_tokens, **self.sampling(body)}
         stream = bool(body.get("stream"))
         if not stream:
-            finished = None
             try:
-                async for item in generate(self.model, prompt, cancel, **params):
-                    if isinstance(item, Finished):
-                        finished = item
-                    else:
-                        reply.feed(item)
-                        if reply.splitter.stopped is not None:
-                            cancel.set()
+                async for _ in self.answer(reply, prompt, cancel, params):
+                    pass
             except Exception as exc:  # noqa: BLE001
                 self.config.echo(f"POST /v1/messages 500 {exc}")
                 return _error(500, "api_error", f"generation failed: {exc}")
-            reply.finish(finished or Finished("cancelled", 0, len(prompt), None, 0.0))
-            self.done(body, chat, reply, finished, stream, started)
+            self.done(body, chat, reply, stream, started)
             return JSONResponse(reply.message(), headers=headers)
 
         async def events() -> AsyncIterator[bytes]:
-            finished = None
             for name, data in reply.start_events():
                 yield sse(name, data)
             try:
-                async for item in generate(self.model, prompt, cancel, **params):
-                    if isinstance(item, Finished):
-                        finished = item
-                        continue
-                    for name, data in reply.feed(item):
-                        yield sse(name, data)
-                    if reply.splitter.stopped is not None:
-                        cancel.set()
+                async for name, data in self.answer(reply, prompt, cancel, params):
+                    yield sse(name, data)
             except Exception as exc:  # noqa: BLE001 - the stream has started: an error event
                 self.config.echo(f"POST /v1/messages stream error: {exc}")
                 yield sse("error", error_body("api_error", f"generation failed: {exc}"))
                 return
-            for name, data in reply.finish(finished or Finished("cancelled", 0, len(prompt), None, 0.0)):
-                yield sse(name, data)
-            self.done(body, chat, reply, finished, stream, started)
+            self.done(body, chat, reply, stream, started)
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={**headers, "cache-control": "no-cache"})
+
+    async def answer(self, reply: Reply, prompt: list[int], cancel: threading.Event,
+                     params: dict) -> AsyncIterator[tuple[str, dict]]:
+        """Generate, and yield the content events of the answer, the closing ones included (both
+        the stream and the JSON answer run this); a stop sequence stops the generation."""
+        finished = None
+        async for item in generate(self.model, prompt, cancel, **params):
+            if isinstance(item, Finished):
+                finished = item
+                continue
+            for event in reply.feed(item):
+                yield event
+            if reply.splitter.stopped is not None:
+                cancel.set()
+        for event in reply.finish(finished or Finished("cancelled", 0, len(prompt), None, 0.0)):
+            yield event
 
     async def count_tokens(self, request: Request) -> Response:
         if not self.authorized(request):
@@ -328,10 +330,10 @@ class Server:
         return _error(404, "not_found_error", f"{request.method} {request.url.path} is not served here")
 
     # ------------------------------------------------------------------ after a reply
-    def done(self, body: dict, chat: Chat, reply: Reply, finished: Finished | None, stream: bool,
-             started: float) -> None:
-        status = "ok" if finished and finished.reason != "cancelled" else "cancelled"
-        ttft = finished.first_token_s if finished else None
+    def done(self, body: dict, chat: Chat, reply: Reply, stream: bool, started: float) -> None:
+        finished = reply.finished
+        status = "ok" if finished.reason != "cancelled" else "cancelled"
+        ttft = finished.first_token_s
         line = (f"POST /v1/messages 200 {'stream' if stream else 'json'} tools={len(chat.tool_names)} "
                 f"in={reply.input_tokens} "
                 f"out={reply.output_tokens} stop={reply.stop_reason} "
